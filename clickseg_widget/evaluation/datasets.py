@@ -1,0 +1,59 @@
+"""Benchmark folders: ``images/`` and ``masks/`` matched by file stem.
+
+A mask stem may add a suffix for further objects of one image
+(``cat.png``, ``cat_1.png``).  GrabCut's 128 band is "ignore"; palette masks
+(DAVIS) count every non-zero pixel as the object.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
+IGNORE_VALUE = 128
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One object of a benchmark: its image, mask file and a name for reports."""
+
+    name: str
+    image_path: Path
+    mask_path: Path
+
+
+def load_samples(root: str | Path, limit: int | None = None) -> list[Sample]:
+    """List the objects of a dataset folder, sorted by name for reproducible runs."""
+    root = Path(root)
+    images_dir, masks_dir = root / "images", root / "masks"
+    if not images_dir.is_dir() or not masks_dir.is_dir():
+        raise FileNotFoundError(f"{root} must hold an images/ and a masks/ folder (see ../shared/data/README.md)")
+    images = {p.stem: p for p in sorted(images_dir.iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES}
+    samples = []
+    for mask_path in sorted(masks_dir.iterdir()):
+        if mask_path.suffix.lower() not in IMAGE_SUFFIXES:
+            continue
+        stem = mask_path.stem
+        image_path = images.get(stem)
+        if image_path is None and "_" in stem:
+            image_path = images.get(stem.rsplit("_", 1)[0])
+        if image_path is None:
+            raise FileNotFoundError(f"mask {mask_path.name} has no image with the stem {stem!r} in {images_dir}")
+        samples.append(Sample(stem, image_path, mask_path))
+    if not samples:
+        raise FileNotFoundError(f"{masks_dir} holds no masks")
+    return samples[:limit] if limit else samples
+
+
+def load_mask(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``(object, ignore)`` boolean maps for a ground-truth mask file."""
+    with Image.open(path) as img:
+        palette = img.mode == "P"
+        values = np.asarray(img if palette else img.convert("L"))
+    if palette:
+        return values > 0, np.zeros(values.shape, bool)
+    ignore = values == IGNORE_VALUE
+    return (values > IGNORE_VALUE), ignore

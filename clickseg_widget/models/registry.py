@@ -1,0 +1,52 @@
+"""Backends by name, so users, the CLI and the widget pick one with a string.
+
+Factories are registered lazily (import inside the factory) so that naming a
+backend never imports torch or boto3 for the others.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from .base import Segmenter
+
+SegmenterFactory = Callable[..., Segmenter]
+
+_FACTORIES: dict[str, SegmenterFactory] = {}
+_ALIASES: dict[str, str] = {}
+
+
+def register(name: str, factory: SegmenterFactory) -> None:
+    _FACTORIES[name] = factory
+
+
+def set_default(name: str) -> None:
+    """Point ``default`` at the backend that measured best (see benchmarks/RESULTS.md)."""
+    _ALIASES["default"] = name
+
+
+def available() -> list[str]:
+    return sorted(set(_FACTORIES) | set(_ALIASES))
+
+
+def resolve(name: str) -> str:
+    return _ALIASES.get(name, name)
+
+
+def get_segmenter(name: str | Segmenter = "default", **options: Any) -> Segmenter:
+    """Build the backend registered as ``name`` (or return a segmenter object as is)."""
+    if isinstance(name, Segmenter):
+        return name
+    target = resolve(name)
+    if target not in _FACTORIES:
+        raise ValueError(f"unknown segmentation backend {name!r}: choose one of {', '.join(available())}")
+    return _FACTORIES[target](**options)
+
+
+def _grabcut(**options: Any) -> Segmenter:
+    from .grabcut import GrabCutSegmenter
+
+    return GrabCutSegmenter(**options)
+
+
+register("grabcut", _grabcut)
+set_default("grabcut")
