@@ -1,0 +1,38 @@
+"""The ``clickseg`` command: one sub-command per job, imported only when used."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import Sequence
+
+# sub-command -> module exposing ``configure(parser)`` and ``run(args) -> int``
+COMMANDS = {
+    "demo": ("clickseg_widget.demo", "open JupyterLab on the first tutorial with the shipped model and samples"),
+    "evaluate": ("clickseg_widget.evaluation.cli", "simulate clicks on a benchmark folder and print mIoU/NoC/latency"),
+    "train": ("clickseg_widget.models.clicknet.cli", "train the click-segmentation network on dataset folders"),
+    "serve": ("clickseg_widget.serving.cli", "run a local HTTP server speaking the SageMaker endpoint protocol"),
+    "groundtruth": ("clickseg_widget.groundtruth.cli", "Ground Truth job reports and the auto-labeling simulator"),
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = argparse.ArgumentParser(prog="clickseg", description="Few-click segmentation labeling tools.")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    chosen = next((arg for arg in argv if arg in COMMANDS), None)
+    for name, (module_name, help_text) in COMMANDS.items():
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        if name == chosen:
+            importlib.import_module(module_name).configure(sub)
+    args = parser.parse_args(argv)
+    module = importlib.import_module(COMMANDS[args.command][0])
+    try:
+        return int(module.run(args) or 0)
+    except (ValueError, FileNotFoundError) as err:
+        print(f"clickseg {args.command}: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
