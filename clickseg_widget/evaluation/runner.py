@@ -1,0 +1,144 @@
+"""Run a segmenter through simulated clicks on a benchmark, the original tool's way.
+
+Each object gets its four extreme points, then corrective clicks from the
+click simulator.  We record IoU after every click, the latency of the first
+mask (``prepare`` included) and of each corrective click, and keep clicking
+past ``corrective_clicks`` only while IoU is below 90% (for NoC), up to the cap.
+"""
+from __future__ import annotations
+
+import resource
+import time
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from ..models.base import Segmenter
+from .clicker import Clicker
+from .datasets import Sample, load_mask
+from .metrics import clicks_to_reach, iou, percentiles
+
+NOC_THRESHOLDS = (0.85, 0.90)
+
+
+@dataclass
+class ObjectResult:
+    name: str
+    ious: list[float]  # index 0: after the extreme points; i: after i corrective clicks
+    first_ms: float
+    corrective_ms: list[float] = field(default_factory=list)
+
+    def iou_after(self, clicks: int) -> float:
+        """IoU after ``clicks`` corrective clicks; a finished object keeps its last IoU."""
+        return self.ious[min(clicks, len(self.ious) - 1)]
+
+
+@dataclass
+class EvaluationReport:
+    backend: str
+    corrective_clicks: int
+    noc_cap: int
+    objects: list[ObjectResult]
+    peak_rss_mb: float
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def miou(self) -> list[float]:
+        """Mean IoU in percent after the extreme points (index 0) and each corrective click."""
+        return [
+            100.0 * float(np.mean([o.iou_after(k) for o in self.objects])) for k in range(self.corrective_clicks + 1)
+        ]
+
+    def noc(self, threshold: float) -> tuple[float, int]:
+        """Mean corrective clicks to reach ``threshold`` and how many objects never did."""
+        counts = [clicks_to_reach(o.ious, threshold, self.noc_cap) for o in self.objects]
+        failed = sum(1 for o in self.objects if max(o.ious[: self.noc_cap + 1]) < threshold)
+        return float(np.mean(counts)), failed
+
+    def latency(self) -> dict[str, dict[str, float]]:
+        corrective = [ms for o in self.objects for ms in o.corrective_ms]
+        return {"first": percentiles([o.first_ms for o in self.objects]), "corrective": percentiles(corrective)}
+
+    def to_json(self) -> dict[str, Any]:
+        noc85, failed85 = self.noc(0.85)
+        noc90, failed90 = self.noc(0.90)
+        return {
+            "backend": self.backend,
+            "objects": len(self.objects),
+            "miou": [round(v, 2) for v in self.miou()],
+            "noc85": round(noc85, 2),
+            "noc90": round(noc90, 2),
+            "noc85_failed": failed85,
+            "noc90_failed": failed90,
+            "latency_ms": {k: {p: round(v, 1) for p, v in d.items()} for k, d in self.latency().items()},
+            "peak_rss_mb": round(self.peak_rss_mb, 1),
+            "settings": self.settings,
+        }
+
+    def table(self) -> str:
+        """The original tool's table: Baseline, 1..k corrective clicks, with mIoU and error rows."""
+        miou = self.miou()
+        header = ["Clicks", "Baseline"] + [str(k) for k in range(1, len(miou))]
+        rows = [["mIoU"] + [f"{v:.2f}" for v in miou], ["Error"] + [f"{100 - v:.2f}" for v in miou]]
+        widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+        lines = [" | ".join(cell.rjust(w) for cell, w in zip(row, widths)) for row in [header, *rows]]
+        noc85, failed85 = self.noc(0.85)
+        noc90, failed90 = self.noc(0.90)
+        latency = self.latency()
+        lines.insert(1, "-+-".join("-" * w for w in widths))
+        lines += [
+            "",
+            f"backend {self.backend}, {len(self.objects)} objects",
+            f"NoC@85 {noc85:.2f} ({failed85} never reached), NoC@90 {noc90:.2f} ({failed90} never reached), "
+            f"corrective clicks after the 4 extreme points, cap {self.noc_cap}",
+            f"latency first mask p50 {latency['first']['p50']:.0f} ms / p90 {latency['first']['p90']:.0f} ms, "
+            f"corrective click p50 {latency['corrective']['p50']:.1f} ms / p90 {latency['corrective']['p90']:.1f} ms",
+            f"peak memory {self.peak_rss_mb:.0f} MB RSS",
+        ]
+        return "\n".join(lines)
+
+
+def evaluate(
+    segmenter: Segmenter,
+    samples: Sequence[Sample],
+    corrective_clicks: int = 5,
+    noc_cap: int = 20,
+    mode: str = "standard",
+    jitter: float = 0.0,
+    seed: int = 0,
+    progress: bool = True,
+) -> EvaluationReport:
+    if corrective_clicks < 0 or noc_cap < 1:
+        raise ValueError("corrective_clicks must be >= 0 and noc_cap >= 1")
+    results = []
+    for index, sample in enumerate(tqdm(samples, desc=f"evaluate {segmenter.name}", disable=not progress)):
+        truth, ignore = load_mask(sample.mask_path)
+        clicker = Clicker(truth, ignore, mode=mode, jitter=jitter, seed=seed + index)
+        results.append(_run_object(segmenter, sample, truth, ignore, clicker, corrective_clicks, noc_cap))
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    settings = {"mode": mode, "jitter": jitter, "seed": seed}
+    return EvaluationReport(segmenter.name, corrective_clicks, noc_cap, results, peak_kb / 1024.0, settings)
+
+
+def _run_object(segmenter, sample, truth, ignore, clicker, corrective_clicks, noc_cap) -> ObjectResult:
+    start = time.perf_counter()
+    context = segmenter.prepare(sample.image_path)
+    if context.image.shape[:2] != truth.shape:
+        raise ValueError(f"{sample.mask_path.name} is {truth.shape} but its image is {context.image.shape[:2]}")
+    clicks = clicker.extreme_clicks()
+    prediction = segmenter.predict(context, clicks)
+    result = ObjectResult(sample.name, [iou(prediction.mask, truth, ignore)], (time.perf_counter() - start) * 1000)
+    limit = max(corrective_clicks, noc_cap)
+    while len(result.ious) <= limit:
+        if len(result.ious) > corrective_clicks and result.ious[-1] >= max(NOC_THRESHOLDS):
+            break
+        click = clicker.next_click(prediction.mask)
+        if click is None:
+            break  # a perfect mask: later clicks keep its IoU
+        clicks.append(click)
+        start = time.perf_counter()
+        prediction = segmenter.predict(context, clicks, prediction)
+        result.corrective_ms.append((time.perf_counter() - start) * 1000)
+        result.ious.append(iou(prediction.mask, truth, ignore))
+    return result
