@@ -1,0 +1,136 @@
+"""ClickNet: a heavy encoder run once per object crop, a light decoder run per click.
+
+The split follows SAM/MobileSAM (encode once, decode per prompt) with RITM's
+click encoding: the encoder sees the crop, the extreme-point heatmap and a
+colour cue; the decoder sees the cached encoder features plus disk maps of
+positive/negative/boundary clicks and the previous mask, at quarter
+resolution where convolutions are cheap, with one half-resolution skip to
+recover edges.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .inputs import CLICK_CHANNELS, ENCODER_CHANNELS
+
+
+@dataclass(frozen=True)
+class ClickNetConfig:
+    """Architecture and input geometry; stored in the weights file so a mismatch is caught on load."""
+
+    crop_size: int = 128
+    margin: float = 0.1
+    extreme_sigma: float = 3.0
+    click_radius: int = 4
+    widths: tuple[int, ...] = (24, 48, 96, 128)
+    feature_width: int = 64
+    decoder_width: int = 48
+    refine_width: int = 24
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "ClickNetConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown ClickNet config fields {sorted(unknown)}: the weights come from a newer version")
+        values = dict(data)
+        if "widths" in values:
+            values["widths"] = tuple(int(v) for v in values["widths"])
+        return cls(**values)
+
+
+def conv_bn(cin: int, cout: int, stride: int = 1, dilation: int = 1) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(cin, cout, 3, stride, padding=dilation, dilation=dilation, bias=False),
+        nn.BatchNorm2d(cout),
+        nn.ReLU(inplace=True),
+    )
+
+
+class Residual(nn.Module):
+    """Two 3x3 convs with a skip: trains from scratch without a pretrained start."""
+
+    def __init__(self, width: int, dilation: int = 1) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            conv_bn(width, width, dilation=dilation),
+            nn.Conv2d(width, width, 3, padding=dilation, dilation=dilation, bias=False),
+            nn.BatchNorm2d(width),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.relu(x + self.body(x))
+
+
+class Encoder(nn.Module):
+    """Strides 2-16; returns the half-resolution skip and the fused quarter-resolution features."""
+
+    def __init__(self, config: ClickNetConfig) -> None:
+        super().__init__()
+        w1, w2, w3, w4 = config.widths
+        self.stage1 = nn.Sequential(conv_bn(ENCODER_CHANNELS, w1, 2), conv_bn(w1, w1))
+        self.stage2 = nn.Sequential(conv_bn(w1, w2, 2), Residual(w2))
+        self.stage3 = nn.Sequential(conv_bn(w2, w3, 2), Residual(w3), Residual(w3, dilation=2))
+        self.stage4 = nn.Sequential(conv_bn(w3, w4, 2), Residual(w4), Residual(w4, dilation=2))
+        f = config.feature_width
+        self.lateral2 = nn.Conv2d(w2, f, 1)
+        self.lateral3 = nn.Conv2d(w3, f, 1)
+        self.lateral4 = nn.Conv2d(w4 * 2, f, 1)  # stage-4 features plus their global average (object context)
+        self.fuse = conv_bn(f, f)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        s1 = self.stage1(x)
+        s2 = self.stage2(s1)
+        s3 = self.stage3(s2)
+        s4 = self.stage4(s3)
+        pooled = s4.mean(dim=(2, 3), keepdim=True).expand_as(s4)
+        top = self.lateral4(torch.cat([s4, pooled], 1))
+        mid = self.lateral3(s3) + F.interpolate(top, size=s3.shape[-2:], mode="bilinear", align_corners=False)
+        quarter = self.lateral2(s2) + F.interpolate(mid, size=s2.shape[-2:], mode="bilinear", align_corners=False)
+        return s1, self.fuse(quarter)
+
+
+class Decoder(nn.Module):
+    """Per-click step: click maps meet the cached features at quarter resolution."""
+
+    def __init__(self, config: ClickNetConfig) -> None:
+        super().__init__()
+        clicks = len(CLICK_CHANNELS)
+        d, f, w1, r = config.decoder_width, config.feature_width, config.widths[0], config.refine_width
+        self.click_encoder = nn.Sequential(conv_bn(clicks, 16, 2), conv_bn(16, 32, 2))
+        self.body = nn.Sequential(conv_bn(f + 32, d), Residual(d, dilation=2), Residual(d, dilation=4))
+        self.refine = nn.Sequential(conv_bn(d + w1 + clicks, r), conv_bn(r, r))
+        self.head = nn.Conv2d(r, 1, 1)
+
+    def forward(self, skip: torch.Tensor, features: torch.Tensor, clicks: torch.Tensor) -> torch.Tensor:
+        x = self.body(torch.cat([features, self.click_encoder(clicks)], 1))
+        x = F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False)
+        half_clicks = F.interpolate(clicks, size=skip.shape[-2:], mode="bilinear", align_corners=False)
+        x = self.refine(torch.cat([x, skip, half_clicks], 1))
+        return F.interpolate(self.head(x), size=clicks.shape[-2:], mode="bilinear", align_corners=False)
+
+
+class ClickNet(nn.Module):
+    def __init__(self, config: ClickNetConfig | None = None) -> None:
+        super().__init__()
+        self.config = config or ClickNetConfig()
+        self.encoder = Encoder(self.config)
+        self.decoder = Decoder(self.config)
+
+    def encode(self, image_maps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(N, ENCODER_CHANNELS, S, S)`` -> cacheable features."""
+        return self.encoder(image_maps)
+
+    def decode(self, features: tuple[torch.Tensor, torch.Tensor], click_maps: torch.Tensor) -> torch.Tensor:
+        """Cached features + ``(N, len(CLICK_CHANNELS), S, S)`` -> logits ``(N, 1, S, S)``."""
+        return self.decoder(*features, click_maps)
+
+    def forward(self, image_maps: torch.Tensor, click_maps: torch.Tensor) -> torch.Tensor:
+        return self.decode(self.encode(image_maps), click_maps)

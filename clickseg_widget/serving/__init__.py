@@ -1,0 +1,1 @@
+"""Serving: the SageMaker inference contract, a local endpoint server, packaging and deployment."""

@@ -1,0 +1,199 @@
+"""The SageMaker inference-toolkit contract around any registered segmenter.
+
+``model_fn``/``input_fn``/``predict_fn``/``output_fn`` are what the PyTorch
+serving container calls (its default ``model_fn`` loads TorchScript only, so
+we provide ours); ``handle_invocation`` is the same pipeline with HTTP status
+mapping, used by the local server.  Prepared images live in an LRU keyed by
+the sha256 of the bytes as sent, so corrective clicks can refer to the image
+by hash instead of re-sending it.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from ..io.images import ImageError
+from ..models.base import ImageContext, Segmenter
+from ..models.registry import get_segmenter
+from .schema import (
+    JSON_CONTENT_TYPE,
+    SchemaError,
+    SegmentRequest,
+    build_response,
+    decode_previous_mask,
+    error_body,
+    parse_request,
+    sha256_hex,
+    split_s3_uri,
+)
+
+LOG = logging.getLogger(__name__)
+SERVING_CONFIG = "serving.json"
+DEFAULT_IMAGE_CACHE = 32
+
+# Reads an S3 object's bytes; replaced in tests, built from boto3 lazily otherwise.
+S3Reader = Callable[[str, str], bytes]
+
+
+@dataclass
+class ServingModel:
+    """A segmenter plus the server-side LRU of prepared images (thread-safe)."""
+
+    segmenter: Segmenter
+    model_version: str
+    cache_size: int = DEFAULT_IMAGE_CACHE
+    s3_reader: S3Reader | None = None
+    _images: "OrderedDict[str, ImageContext]" = field(default_factory=OrderedDict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def backend(self) -> str:
+        return self.segmenter.name
+
+    def invoke(self, request: SegmentRequest) -> dict[str, Any]:
+        start = time.perf_counter()
+        image_hash, context = self._context_for(request)
+        prepare_ms = (time.perf_counter() - start) * 1000.0
+        previous = decode_previous_mask(request.previous_mask, context.width, context.height)
+        predict_start = time.perf_counter()
+        try:
+            prediction = self.segmenter.predict(context, request.clicks, previous)
+        except ValueError as err:  # the base class's click checks: outside the image, order, degenerate box
+            raise SchemaError(str(err), code="invalid_clicks") from None
+        predict_ms = (time.perf_counter() - predict_start) * 1000.0
+        timings = {"prepare_ms": prepare_ms, "predict_ms": predict_ms, "total_ms": (time.perf_counter() - start) * 1000.0}
+        return build_response(
+            prediction.mask,
+            prediction.probability if request.return_probability else None,
+            prediction.score,
+            image_hash,
+            timings,
+            backend=self.backend,
+            model_version=self.model_version,
+            return_png=request.return_png,
+        )
+
+    def _context_for(self, request: SegmentRequest) -> tuple[str, ImageContext]:
+        reference = request.image
+        if reference.hash is not None:
+            context = self._cached(reference.hash)
+            if context is None:
+                raise SchemaError(
+                    f"image hash {reference.hash} is not in the server's cache (evicted or the server restarted): "
+                    "re-send the image as image.b64 or image.s3_uri",
+                    code="unknown_image_hash",
+                    status=404,
+                )
+            return reference.hash, context
+        data = reference.data if reference.data is not None else self._read_s3(str(reference.s3_uri))
+        image_hash = sha256_hex(data)
+        context = self._cached(image_hash)
+        if context is None:
+            try:
+                context = self.segmenter.prepare(data)
+            except ImageError as err:
+                raise SchemaError(f"the image cannot be decoded: {err}", code="invalid_image") from None
+            with self._lock:
+                self._images[image_hash] = context
+                while len(self._images) > self.cache_size:
+                    self._images.popitem(last=False)
+        return image_hash, context
+
+    def _cached(self, image_hash: str) -> ImageContext | None:
+        with self._lock:
+            context = self._images.get(image_hash)
+            if context is not None:
+                self._images.move_to_end(image_hash)
+            return context
+
+    def _read_s3(self, uri: str) -> bytes:
+        bucket, key = split_s3_uri(uri)
+        reader = self.s3_reader or boto3_s3_reader()
+        try:
+            return reader(bucket, key)
+        except Exception as err:  # botocore's ClientError/NoCredentialsError and friends
+            raise SchemaError(
+                f"cannot read {uri} ({err}): check the URI and that the endpoint's execution role may s3:GetObject it",
+                code="s3_read_failed",
+            ) from None
+
+
+def boto3_s3_reader() -> S3Reader:
+    import boto3
+
+    client = boto3.client("s3")
+    return lambda bucket, key: client.get_object(Bucket=bucket, Key=key)["Body"].read()
+
+
+def load_serving_model(model_dir: str | Path | None = None, backend: str | None = None, **overrides: Any) -> ServingModel:
+    """Build the model from ``model_dir/serving.json`` (written by ``build_model_archive``) or a backend name.
+
+    ``serving.json`` holds ``backend``, ``options``, ``file_options`` (option -> file name inside
+    ``model_dir``, e.g. weights) and ``model_version``; explicit arguments win.
+    """
+    config: dict[str, Any] = {}
+    if model_dir is not None:
+        config_path = Path(model_dir) / SERVING_CONFIG
+        if config_path.is_file():
+            config = json.loads(config_path.read_text())
+    options = dict(config.get("options", {}))
+    for option, file_name in config.get("file_options", {}).items():
+        path = Path(model_dir) / file_name  # type: ignore[arg-type]
+        if not path.is_file():
+            raise FileNotFoundError(f"{SERVING_CONFIG} names {file_name} for option {option!r} but {path} is missing")
+        options[option] = str(path)
+    name = backend or config.get("backend", "default")
+    segmenter = get_segmenter(name, **options)
+    return ServingModel(
+        segmenter=segmenter,
+        model_version=str(overrides.get("model_version") or config.get("model_version") or f"{segmenter.name}"),
+        cache_size=int(overrides.get("cache_size") or config.get("image_cache_size") or DEFAULT_IMAGE_CACHE),
+    )
+
+
+# -- the inference toolkit's four functions ----------------------------------------
+def model_fn(model_dir: str, context: Any = None) -> ServingModel:
+    return load_serving_model(model_dir)
+
+
+def input_fn(body: bytes | str, content_type: str | None, context: Any = None) -> SegmentRequest:
+    if base_content_type(content_type) != JSON_CONTENT_TYPE:
+        raise SchemaError(
+            f"content type {content_type!r} is not supported: send the v1 JSON request as {JSON_CONTENT_TYPE}",
+            code="unsupported_content_type",
+            status=415,
+        )
+    return parse_request(body)
+
+
+def predict_fn(request: SegmentRequest, model: ServingModel, context: Any = None) -> dict[str, Any]:
+    return model.invoke(request)
+
+
+def output_fn(prediction: dict[str, Any], accept: str | None, context: Any = None) -> tuple[bytes, str]:
+    if base_content_type(accept) not in (JSON_CONTENT_TYPE, "*/*", ""):
+        raise SchemaError(f"accept type {accept!r} is not supported: accept {JSON_CONTENT_TYPE}", code="unsupported_accept", status=406)
+    return json.dumps(prediction, separators=(",", ":")).encode("utf-8"), JSON_CONTENT_TYPE
+
+
+def base_content_type(value: str | None) -> str:
+    return (value or "").split(";", 1)[0].strip().lower()
+
+
+def handle_invocation(model: ServingModel, body: bytes, content_type: str | None, accept: str | None) -> tuple[int, bytes]:
+    """Run the four functions; map failures to a status and a v1 error body, never raise."""
+    try:
+        request = input_fn(body, content_type)
+        return 200, output_fn(predict_fn(request, model), accept)[0]
+    except SchemaError as err:
+        return err.status, json.dumps(err.to_body()).encode("utf-8")
+    except Exception as err:  # a backend bug must not take the server down
+        LOG.exception("invocation failed")
+        message = f"the {model.backend} backend failed: {type(err).__name__}: {err}"
+        return 500, json.dumps(error_body("internal_error", message)).encode("utf-8")
