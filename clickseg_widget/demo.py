@@ -28,14 +28,16 @@ def prepare_workdir(workdir: Path) -> Path:
     return notebook
 
 
-def jupyter_command(notebook: Path, port: int | None, open_browser: bool, ip: str) -> list[str]:
+def jupyter_command(
+    notebook: Path, port: int | None, open_browser: bool, ip: str, extra: list[str] | None = None
+) -> list[str]:
     command = [sys.executable, "-m", "jupyterlab", str(notebook.name), f"--ServerApp.root_dir={notebook.parent}"]
     command.append(f"--ServerApp.ip={ip}")
     if port is not None:
         command.append(f"--ServerApp.port={port}")
     if not open_browser:
         command.append("--ServerApp.open_browser=False")
-    return command
+    return command + list(extra or [])
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -44,6 +46,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ip", default="127.0.0.1", help="address JupyterLab listens on")
     parser.add_argument("--no-browser", action="store_true", help="do not open a browser tab")
     parser.add_argument("--dry-run", action="store_true", help="prepare the folder and print the command only")
+    parser.add_argument("jupyter_args", nargs="*", help="further JupyterLab options, after --")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -52,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     except ImportError:
         raise ValueError("JupyterLab is not installed: pip install 'clickseg-widget[dev]' or pip install jupyterlab")
     notebook = prepare_workdir(args.dir.resolve())
-    command = jupyter_command(notebook, args.port, not args.no_browser, args.ip)
+    command = jupyter_command(notebook, args.port, not args.no_browser, args.ip, args.jupyter_args)
     print(f"clickseg demo: opening {notebook}")
     if args.dry_run:
         print(" ".join(command))

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = Path(os.environ.get("CLICKSEG_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
+SHARED_DATA = Path(os.environ.get("CLICKSEG_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))  # ../shared/data
 
 
 @pytest.fixture(scope="session")

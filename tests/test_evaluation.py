@@ -1,6 +1,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -138,3 +139,15 @@ def test_cli_reports_bad_input(tmp_path):
         [sys.executable, "-m", "clickseg_widget.cli", "evaluate", str(tmp_path)], capture_output=True, text=True
     )
     assert result.returncode == 2 and "images/ and a masks/" in result.stderr
+
+
+def test_benchmark_root_prefers_the_environment_then_looks_upwards(tmp_path, monkeypatch, shared_data):
+    from clickseg_widget.evaluation.datasets import benchmark_root
+
+    monkeypatch.setenv("CLICKSEG_SHARED_DATA", str(tmp_path))
+    assert benchmark_root() == tmp_path
+    monkeypatch.delenv("CLICKSEG_SHARED_DATA")
+    notebooks = Path(__file__).resolve().parents[1] / "notebooks"
+    assert benchmark_root(notebooks) == shared_data.resolve()
+    with pytest.raises(FileNotFoundError, match="CLICKSEG_SHARED_DATA"):
+        benchmark_root(tmp_path)

@@ -45,3 +45,33 @@ def test_demo_dry_run_from_the_console_script(tmp_path):
     )
     assert "01_few_click_labeling.ipynb" in result.stdout and "--ServerApp.open_browser=False" in result.stdout
     assert (tmp_path / "01_few_click_labeling.ipynb").exists()
+
+
+def test_demo_serves_the_tutorial_in_jupyterlab(tmp_path):
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "clickseg_widget.cli", "demo", "--dir", str(tmp_path), "--no-browser",
+         "--port", str(port), "--", "--IdentityProvider.token=demo-test"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}/api/contents/01_few_click_labeling.ipynb?token=demo-test&content=0"
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(url, timeout=5) as response:
+                    assert response.status == 200
+                    break
+            except OSError:
+                if time.time() > deadline or server.poll() is not None:
+                    raise
+                time.sleep(0.5)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

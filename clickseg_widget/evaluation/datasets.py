@@ -6,6 +6,7 @@ A mask stem may add a suffix for further objects of one image
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +24,25 @@ class Sample:
     name: str
     image_path: Path
     mask_path: Path
+
+
+def benchmark_root(start: str | Path | None = None) -> Path:
+    """Where the benchmark sets live: ``$CLICKSEG_SHARED_DATA``, else the nearest ``shared/data`` up from ``start``.
+
+    The repository's convention is ``../shared/data`` beside the checkout; notebooks and scripts run
+    from sub-folders, so we look upwards instead of assuming one working directory.
+    """
+    configured = os.environ.get("CLICKSEG_SHARED_DATA")
+    if configured:
+        return Path(configured)
+    here = Path(start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        candidate = folder / "shared" / "data"
+        if candidate.is_dir():
+            return candidate
+    raise FileNotFoundError(
+        "benchmark data not found: put the shared/ folder beside the repository or set CLICKSEG_SHARED_DATA"
+    )
 
 
 def load_samples(root: str | Path, limit: int | None = None) -> list[Sample]:
