@@ -99,3 +99,18 @@ def test_bad_clicks_and_previous_masks(flower):
         segmenter.predict(context, clicks + [Click(900, 10, "positive")])
     with pytest.raises(ValueError, match="previous mask has shape \\(5, 5\\)"):
         segmenter.predict(context, clicks, previous=np.zeros((5, 5), bool))
+
+
+def test_boundary_click_relabels_the_strip_on_the_wrong_side():
+    import cv2
+
+    from clickseg_widget.models.grabcut import seed_boundary_click
+
+    prior = np.zeros((40, 40), bool)
+    prior[10:30, 10:30] = True
+    labels = np.where(prior, cv2.GC_PR_FGD, cv2.GC_PR_BGD).astype(np.uint8)
+    seed_boundary_click(labels, prior, (36, 20))  # outside: the object reaches out to x=36
+    assert (labels[20, 30:36] == cv2.GC_FGD).all()
+    labels = np.where(prior, cv2.GC_PR_FGD, cv2.GC_PR_BGD).astype(np.uint8)
+    seed_boundary_click(labels, prior, (25, 20))  # inside: the mask overshoots from x=27 on
+    assert (labels[20, 27:30] == cv2.GC_BGD).all() and labels[20, 25] == cv2.GC_PR_FGD

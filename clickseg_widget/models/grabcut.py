@@ -59,6 +59,7 @@ class GrabCutSegmenter(Segmenter):
             return px, py
 
         labels = self._initial_labels(clicks[:4], to_patch, size, previous, crop, scale)
+        prior = labels == cv2.GC_PR_FGD  # the previous mask (or the box) before any seed
         radius = max(1, round(self.click_radius * max(size)))
         for click in clicks:
             point = to_patch(click)
@@ -67,6 +68,8 @@ class GrabCutSegmenter(Segmenter):
             elif click.kind is ClickKind.POSITIVE:
                 cv2.circle(labels, point, radius, cv2.GC_FGD, -1)
             else:  # extreme and boundary clicks lie on the object's edge
+                if click.kind is ClickKind.BOUNDARY and previous is not None:
+                    seed_boundary_click(labels, prior, point)
                 cv2.circle(labels, point, 1, cv2.GC_FGD, -1)
 
         iterations = self.iterations if previous is None else self.corrective_iterations
@@ -108,6 +111,29 @@ def crop_window(extremes: list[Click], width: int, height: int, margin: float) -
     return x0, y0, x1, y1
 
 
+def seed_boundary_click(labels: np.ndarray, prior: np.ndarray, point: tuple[int, int]) -> None:
+    """A boundary click says the true edge passes here: the strip between it and the
+    previous mask's edge lies on the wrong side, so relabel it.
+
+    Outside the previous mask the object reaches out to the click (foreground);
+    inside it the mask overshoots beyond the click (background).
+    """
+    x, y = point
+    inside = bool(prior[y, x])
+    others = np.argwhere(prior != inside)  # pixels on the other side of the previous edge
+    if len(others) == 0:
+        return
+    ny, nx = others[int(np.argmin((others[:, 0] - y) ** 2 + (others[:, 1] - x) ** 2))]
+    if inside:
+        # keep the click itself (on the object); mark from just past it to beyond the old edge
+        length = max(1.0, float(np.hypot(nx - x, ny - y)))
+        start = (int(round(x + 2 * (nx - x) / length)), int(round(y + 2 * (ny - y) / length)))
+        end = (int(round(nx + 2 * (nx - x) / length)), int(round(ny + 2 * (ny - y) / length)))
+        cv2.line(labels, start, end, cv2.GC_BGD, 2)
+    else:
+        cv2.line(labels, (x, y), (int(nx), int(ny)), cv2.GC_FGD, 2)
+
+
 def run_grabcut(patch: np.ndarray, labels: np.ndarray, iterations: int) -> np.ndarray:
     """GrabCut in mask mode; if one side has no samples (box = whole image), seed the border."""
     background = np.isin(labels, (cv2.GC_BGD, cv2.GC_PR_BGD))
@@ -118,6 +144,9 @@ def run_grabcut(patch: np.ndarray, labels: np.ndarray, iterations: int) -> np.nd
         return labels
     bgd_model = np.zeros((1, 65), np.float64)
     fgd_model = np.zeros((1, 65), np.float64)
+    # GrabCut's k-means init draws from OpenCV's per-thread RNG: seed it so the same clicks
+    # give the same mask in any process or server thread.
+    cv2.setRNGSeed(0)
     try:
         cv2.grabCut(patch, labels, None, bgd_model, fgd_model, iterations, cv2.GC_INIT_WITH_MASK)
     except cv2.error:
