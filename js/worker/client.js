@@ -33,7 +33,8 @@ export class ModelClient {
   constructor({ url, fetch = globalThis.fetch, retries = 3, backoffMs = 500, timeoutMs = 30000, sleep = defaultSleep }) {
     if (!url) throw new ModelError("no model URL configured: set the tool's endpoint URL to the proxy's /segment address", { code: "no_url" });
     this.url = url;
-    this._fetch = fetch;
+    // called as a plain function: the browser's fetch throws "Illegal invocation" when called as a method
+    this._fetch = (...args) => fetch(...args);
     this.retries = retries;
     this.backoffMs = backoffMs;
     this.timeoutMs = timeoutMs;
@@ -44,7 +45,7 @@ export class ModelClient {
   /**
    * Predict a mask.
    * @param {object} request
-   * @param {{b64: string}|{s3_uri: string}} request.image  the full image reference
+   * @param {object} request.image  the full image reference: `{b64}` or `{s3_uri}`
    * @param {Array<{x:number,y:number,kind:string}>} request.clicks
    * @param {object|null} [request.previousMask]  COCO RLE of the mask shown before this click
    */

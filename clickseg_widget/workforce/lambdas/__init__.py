@@ -1,0 +1,1 @@
+"""AWS Lambda handlers of the workforce tool (deployed by infrastructure/template.yaml)."""

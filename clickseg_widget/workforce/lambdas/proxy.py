@@ -1,0 +1,146 @@
+"""API Gateway -> SageMaker endpoint proxy for the worker page.
+
+The worker page cannot sign AWS requests, so it POSTs schema-v1 JSON to API
+Gateway; this handler checks the request (size first: InvokeEndpoint refuses
+bodies over 6 MB), forwards it unchanged with boto3's ``invoke_endpoint``
+and returns the endpoint's answer with CORS headers.  Failures come back as
+schema-v1 errors with a status the page understands: 429/502/503/504 are
+worth retrying, 4xx are not.
+
+Environment: ``ENDPOINT_NAME`` (required); ``ALLOWED_ORIGINS`` (comma list,
+default ``*``: the worker portal's origin differs per workforce);
+``MODEL_TIMEOUT_S`` (default 25, inside API Gateway's 29 s limit);
+``SAGEMAKER_RUNTIME_URL`` (only to point at ``clickseg serve`` locally).
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import json
+import os
+from typing import Any
+
+from ...models.endpoint import THROTTLING_CODES, _runtime_client
+from ...serving.schema import JSON_CONTENT_TYPE, MAX_INVOKE_PAYLOAD_BYTES, SchemaError, error_body, parse_error_text, parse_request
+
+DEFAULT_TIMEOUT_S = 25.0
+CONNECT_TIMEOUT_S = 3.0
+# botocore's own retries; the page retries too, so keep the Lambda's total short
+RUNTIME_MAX_RETRIES = 1
+
+
+def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    """Lambda entry point for REST (payload 1.0) and HTTP API (2.0) proxy events."""
+    cors = _cors_headers(event)
+    method = (event.get("httpMethod") or event.get("requestContext", {}).get("http", {}).get("method") or "").upper()
+    if method == "OPTIONS":
+        return {"statusCode": 204, "headers": cors, "body": ""}
+    if method != "POST":
+        return _error(405, "method_not_allowed", f"{method or 'this'} request not supported: POST the schema-v1 JSON", cors)
+    endpoint_name = os.environ.get("ENDPOINT_NAME", "")
+    if not endpoint_name:
+        return _error(500, "proxy_misconfigured", "the proxy has no ENDPOINT_NAME: set it in the stack's EndpointName parameter", cors)
+    try:
+        body = _body_bytes(event)
+        parse_request(body)
+    except SchemaError as err:
+        return _error(err.status, err.code, str(err), cors)
+    try:
+        answer = _client().invoke_endpoint(
+            EndpointName=endpoint_name, Body=body, ContentType=JSON_CONTENT_TYPE, Accept=JSON_CONTENT_TYPE
+        )
+    except Exception as err:  # botocore's exceptions share no useful base class
+        status, code, message = _explain(err, endpoint_name)
+        return _error(status, code, message, cors)
+    return {
+        "statusCode": 200,
+        "headers": {**cors, "Content-Type": JSON_CONTENT_TYPE},
+        "body": answer["Body"].read().decode("utf-8"),
+    }
+
+
+def _body_bytes(event: dict[str, Any]) -> bytes:
+    raw = event.get("body") or ""
+    if event.get("isBase64Encoded"):
+        try:
+            body = base64.b64decode(raw, validate=True)
+        except (binascii.Error, ValueError):
+            raise SchemaError("the request body is flagged base64 but is not valid base64") from None
+    else:
+        body = raw.encode("utf-8")
+    if not body:
+        raise SchemaError("the request body is empty: POST the schema-v1 JSON")
+    if len(body) > MAX_INVOKE_PAYLOAD_BYTES:
+        raise SchemaError(
+            f"the request is {len(body):,} bytes, over the endpoint's limit of {MAX_INVOKE_PAYLOAD_BYTES:,} (6 MB): "
+            "build the task template with send_image='s3_uri' so the endpoint reads large images from S3",
+            code="payload_too_large",
+            status=413,
+        )
+    return body
+
+
+@functools.lru_cache(maxsize=4)
+def _cached_client(endpoint_url: str | None, timeout: float) -> Any:
+    return _runtime_client(None, None, endpoint_url, timeout, CONNECT_TIMEOUT_S, RUNTIME_MAX_RETRIES)
+
+
+def _client() -> Any:
+    """One client per warm Lambda container (creating one costs ~50 ms)."""
+    timeout = float(os.environ.get("MODEL_TIMEOUT_S", DEFAULT_TIMEOUT_S))
+    return _cached_client(os.environ.get("SAGEMAKER_RUNTIME_URL") or None, timeout)
+
+
+def _explain(err: Exception, endpoint_name: str) -> tuple[int, str, str]:
+    """(HTTP status, error code, message) for a failed invoke_endpoint call."""
+    from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
+
+    if isinstance(err, (ReadTimeoutError, ConnectTimeoutError)):
+        return 504, "model_timeout", f"the model did not answer in time ({err}); try again, or ask the requester to check the endpoint"
+    if isinstance(err, EndpointConnectionError):
+        return 502, "endpoint_unreachable", f"the proxy cannot reach the SageMaker runtime ({err}); try again shortly"
+    if not isinstance(err, ClientError):
+        return 500, "proxy_error", f"the proxy failed: {type(err).__name__}: {err}"
+    error = err.response.get("Error", {})
+    code, message = error.get("Code", ""), error.get("Message", "")
+    if code == "ModelError":
+        detail = parse_error_text(str(err.response.get("OriginalMessage", "")))
+        status = int(err.response.get("OriginalStatusCode") or 502)
+        if detail:
+            return status, detail["error"]["code"], detail["error"]["message"]
+        return 502, "model_error", f"the model failed (HTTP {status}): {message}"
+    if code == "ValidationError" and "not found" in message.lower():
+        return 500, "endpoint_not_found", f"endpoint {endpoint_name!r} does not exist ({message}): the requester must deploy it or fix the proxy's ENDPOINT_NAME"
+    if code == "ValidationError":
+        return 400, "invalid_request", f"the endpoint refused the request: {message}"
+    if code in THROTTLING_CODES:
+        return 429, "throttled", "the model is busy (throttled); wait a moment and try again"
+    if code in ("ModelNotReadyException", "ServiceUnavailable"):
+        return 503, "endpoint_not_ready", f"the model is not ready ({message}); try again in a minute"
+    return 502, "endpoint_error", f"the endpoint call failed with {code}: {message}"
+
+
+def _cors_headers(event: dict[str, Any]) -> dict[str, str]:
+    allowed = [origin.strip() for origin in os.environ.get("ALLOWED_ORIGINS", "*").split(",") if origin.strip()]
+    headers = event.get("headers") or {}
+    origin = next((value for key, value in headers.items() if key.lower() == "origin"), "")
+    if "*" in allowed:
+        allow = "*"
+    else:
+        allow = origin if origin in allowed else allowed[0] if allowed else "null"
+    return {
+        "Access-Control-Allow-Origin": allow,
+        "Access-Control-Allow-Methods": "POST, OPTIONS",
+        "Access-Control-Allow-Headers": "Content-Type, Accept",
+        "Access-Control-Max-Age": "600",
+        "Vary": "Origin",
+    }
+
+
+def _error(status: int, code: str, message: str, cors: dict[str, str]) -> dict[str, Any]:
+    return {
+        "statusCode": status,
+        "headers": {**cors, "Content-Type": JSON_CONTENT_TYPE},
+        "body": json.dumps(error_body(code, message)),
+    }
