@@ -2,6 +2,41 @@
 outputs, plot costs and quality per iteration, and simulate automated labeling
 locally before paying for a real job.
 
-Modules import boto3/matplotlib only where they need them, so reading a local
-job folder never requires AWS credentials.
+The names below are imported on first use, so ``import
+clickseg_widget.groundtruth`` pulls in neither boto3 nor matplotlib.
 """
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "Workteam": "requests",
+    "bounding_box_job_request": "requests",
+    "semantic_segmentation_job_request": "requests",
+    "validate_labeling_job_request": "validation",
+    "render_template": "templates",
+    "upload_template": "templates",
+    "upload_images": "manifests",
+    "upload_input_manifest": "manifests",
+    "upload_label_categories": "manifests",
+    "sagemaker_client": "jobs",
+    "launch": "jobs",
+    "describe": "jobs",
+    "list_jobs": "jobs",
+    "stop": "jobs",
+    "wait": "jobs",
+    "load_job": "job",
+    "cost_table": "reporting",
+    "report": "reporting",
+    "CostModel": "costs",
+    "SimulationSettings": "simulator",
+    "simulate": "simulator",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)

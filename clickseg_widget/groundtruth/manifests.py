@@ -21,9 +21,9 @@ CATEGORY_DOCUMENT_VERSION = "2018-11-28"
 class ManifestError(ValueError):
     """A manifest line that is not what Ground Truth writes, with where it is."""
 
-    def __init__(self, location: str, line_number: int, problem: str) -> None:
+    def __init__(self, location: str, line_number: int, problem: str, unit: str = "line") -> None:
         self.location, self.line_number, self.problem = location, line_number, problem
-        super().__init__(f"{location}, line {line_number}: {problem}")
+        super().__init__(f"{location}, {unit} {line_number}: {problem}")
 
 
 @dataclass

@@ -34,6 +34,7 @@ class JobFolder(Protocol):
     """What the readers need from a job folder."""
 
     def list_files(self, subfolder: str) -> list[str]: ...
+    def exists(self, relative: str) -> bool: ...
     def read_bytes(self, relative: str) -> bytes: ...
     def location(self, relative: str) -> str: ...
 
@@ -53,6 +54,9 @@ class LocalJobFolder:
         if not base.is_dir():
             return []
         return sorted(p.relative_to(self.root).as_posix() for p in base.rglob("*") if p.is_file())
+
+    def exists(self, relative: str) -> bool:
+        return (self.root / relative).is_file()
 
     def read_bytes(self, relative: str) -> bytes:
         return (self.root / relative).read_bytes()
@@ -79,6 +83,15 @@ class S3JobFolder:
         for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=base):
             keys.extend(item["Key"][start:] for item in page.get("Contents", []) if not item["Key"].endswith("/"))
         return sorted(keys)
+
+    def exists(self, relative: str) -> bool:
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=self._key(relative))
+        except ClientError:
+            return False
+        return True
 
     def read_bytes(self, relative: str) -> bytes:
         return self.client.get_object(Bucket=self.bucket, Key=self._key(relative))["Body"].read()

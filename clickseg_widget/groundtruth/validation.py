@@ -45,7 +45,7 @@ def model_problems(operation: str, params: dict[str, Any]) -> list[str]:
 
     shape = _service_model().operation_model(operation).input_shape
     report = ParamValidator().validate(params, shape)
-    problems = [line.strip() for line in report.generate_report().splitlines()[1:] if line.strip()] if report.has_errors() else []
+    problems = [line.strip() for line in report.generate_report().splitlines() if line.strip()] if report.has_errors() else []
     _walk(shape, params, "", problems)
     return problems
 
