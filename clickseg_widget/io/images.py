@@ -120,7 +120,8 @@ def image_hash(image: np.ndarray) -> str:
     return digest.hexdigest()
 
 
-def encode_png(array: np.ndarray) -> bytes:
+def encode_png(array: np.ndarray, compress_level: int = 6) -> bytes:
+    """Lossless PNG bytes; ``compress_level`` 1 is ~3x faster than 6 for ~10% more bytes."""
     buffer = io.BytesIO()
-    Image.fromarray(array).save(buffer, format="PNG")
+    Image.fromarray(array).save(buffer, format="PNG", compress_level=compress_level)
     return buffer.getvalue()

@@ -48,5 +48,19 @@ def _grabcut(**options: Any) -> Segmenter:
     return GrabCutSegmenter(**options)
 
 
+def _endpoint(**options: Any) -> Segmenter:
+    from .endpoint import EndpointSegmenter
+
+    return EndpointSegmenter(**options)
+
+
+def _torch(**options: Any) -> Segmenter:
+    from .clicknet import ClickNetSegmenter
+
+    return ClickNetSegmenter(**options)
+
+
 register("grabcut", _grabcut)
+register("torch", _torch)
+register("endpoint", _endpoint)
 set_default("grabcut")

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import argparse
+import json
+from typing import Any
 
 from .handler import DEFAULT_IMAGE_CACHE, load_serving_model
 from .server import DEFAULT_THREADS
@@ -11,9 +13,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1; 0.0.0.0 exposes it)")
     parser.add_argument("--port", type=int, default=8080, help="port (default 8080, SageMaker's; 0 picks a free one)")
     parser.add_argument("--backend", default=None, help="registered segmenter to serve (default: serving.json's, else 'default')")
+    parser.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                        help="backend option, e.g. weights=clicknet.safetensors (JSON values allowed; repeatable)")
     parser.add_argument("--model-dir", default=None, help="an unpacked model.tar.gz (reads its serving.json and weights)")
     parser.add_argument("--endpoint-name", action="append", default=None, help="answer the runtime route only for this name (repeatable)")
-    parser.add_argument("--cache-size", type=int, default=DEFAULT_IMAGE_CACHE, help="prepared images kept by hash")
+    parser.add_argument("--cache-size", type=int, default=None, help=f"prepared images kept by hash (default {DEFAULT_IMAGE_CACHE})")
     parser.add_argument("--threads", type=int, default=DEFAULT_THREADS, help="waitress worker threads")
 
 
@@ -21,8 +25,22 @@ def run(args: argparse.Namespace) -> int:
     from .app import create_app
     from .server import serve
 
-    if args.cache_size < 1:
+    if args.cache_size is not None and args.cache_size < 1:
         raise ValueError("--cache-size must be at least 1")
-    model = load_serving_model(args.model_dir, backend=args.backend, cache_size=args.cache_size)
+    model = load_serving_model(args.model_dir, backend=args.backend, options_override=parse_options(args.option), cache_size=args.cache_size)
     serve(create_app(model, args.endpoint_name), host=args.host, port=args.port, threads=args.threads)
     return 0
+
+
+def parse_options(pairs: list[str]) -> dict[str, Any]:
+    """``KEY=VALUE`` pairs; values are JSON when they parse (numbers, booleans), else strings."""
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        key, separator, value = pair.partition("=")
+        if not separator or not key:
+            raise ValueError(f"--option {pair!r} must look like KEY=VALUE, e.g. weights=clicknet.safetensors")
+        try:
+            options[key] = json.loads(value)
+        except json.JSONDecodeError:
+            options[key] = value
+    return options

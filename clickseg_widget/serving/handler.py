@@ -114,9 +114,10 @@ class ServingModel:
 
     def _read_s3(self, uri: str) -> bytes:
         bucket, key = split_s3_uri(uri)
-        reader = self.s3_reader or boto3_s3_reader()
+        if self.s3_reader is None:
+            self.s3_reader = boto3_s3_reader()
         try:
-            return reader(bucket, key)
+            return self.s3_reader(bucket, key)
         except Exception as err:  # botocore's ClientError/NoCredentialsError and friends
             raise SchemaError(
                 f"cannot read {uri} ({err}): check the URI and that the endpoint's execution role may s3:GetObject it",
@@ -131,7 +132,13 @@ def boto3_s3_reader() -> S3Reader:
     return lambda bucket, key: client.get_object(Bucket=bucket, Key=key)["Body"].read()
 
 
-def load_serving_model(model_dir: str | Path | None = None, backend: str | None = None, **overrides: Any) -> ServingModel:
+def load_serving_model(
+    model_dir: str | Path | None = None,
+    backend: str | None = None,
+    options_override: dict[str, Any] | None = None,
+    model_version: str | None = None,
+    cache_size: int | None = None,
+) -> ServingModel:
     """Build the model from ``model_dir/serving.json`` (written by ``build_model_archive``) or a backend name.
 
     ``serving.json`` holds ``backend``, ``options``, ``file_options`` (option -> file name inside
@@ -142,18 +149,26 @@ def load_serving_model(model_dir: str | Path | None = None, backend: str | None 
         config_path = Path(model_dir) / SERVING_CONFIG
         if config_path.is_file():
             config = json.loads(config_path.read_text())
+        elif backend is None:
+            raise FileNotFoundError(
+                f"{config_path} does not exist: point at an unpacked archive from build_model_archive(), or name a backend"
+            )
     options = dict(config.get("options", {}))
     for option, file_name in config.get("file_options", {}).items():
         path = Path(model_dir) / file_name  # type: ignore[arg-type]
         if not path.is_file():
             raise FileNotFoundError(f"{SERVING_CONFIG} names {file_name} for option {option!r} but {path} is missing")
         options[option] = str(path)
+    options.update(options_override or {})
     name = backend or config.get("backend", "default")
-    segmenter = get_segmenter(name, **options)
+    try:
+        segmenter = get_segmenter(name, **options)
+    except TypeError as err:  # an option the backend's constructor does not take
+        raise ValueError(f"backend {name!r} does not accept the options {sorted(options)}: {err}") from None
     return ServingModel(
         segmenter=segmenter,
-        model_version=str(overrides.get("model_version") or config.get("model_version") or f"{segmenter.name}"),
-        cache_size=int(overrides.get("cache_size") or config.get("image_cache_size") or DEFAULT_IMAGE_CACHE),
+        model_version=str(model_version or config.get("model_version") or segmenter.name),
+        cache_size=int(cache_size or config.get("image_cache_size") or DEFAULT_IMAGE_CACHE),
     )
 
 

@@ -24,7 +24,7 @@ import numpy as np
 
 from ..clicks import Click
 from ..export.coco import mask_to_rle, rle_to_mask
-from ..io.images import encode_png
+from ..io.images import encode_png, load_image
 
 SCHEMA_VERSION = "1"
 JSON_CONTENT_TYPE = "application/json"
@@ -97,7 +97,7 @@ def split_s3_uri(uri: str) -> tuple[str, str]:
     """``s3://bucket/key`` -> ``(bucket, key)``, with a message that shows the expected form."""
     match = _S3_URI.match(uri) if isinstance(uri, str) else None
     if match is None:
-        raise SchemaError(f"image.s3_uri {uri!r} is not an S3 URI: use s3://bucket/key")
+        raise SchemaError(f"{uri!r} is not an S3 URI: use s3://bucket/key")
     return match.group(1), match.group(2)
 
 
@@ -151,7 +151,10 @@ def _parse_image(image: Any) -> ImageReference:
         except (binascii.Error, ValueError):
             raise SchemaError("image.b64 is not valid base64: encode the raw PNG/JPEG bytes", code="invalid_image") from None
     if kind == "s3_uri":
-        split_s3_uri(value)
+        try:
+            split_s3_uri(value)
+        except SchemaError as err:
+            raise SchemaError(f"image.s3_uri: {err}", code="invalid_image") from None
         return ImageReference(s3_uri=value)
     if not _SHA256_HEX.match(value):
         raise SchemaError(
@@ -275,8 +278,6 @@ def parse_response(body: bytes | str | Mapping[str, Any]) -> SegmentResponse:
         width, height = int(data["width"]), int(data["height"])
         probability = None
         if "probability_png" in data:
-            from ..io.images import load_image
-
             probability = load_image(base64.b64decode(data["probability_png"]))[:, :, 0].astype(np.float32) / 255.0
         response = SegmentResponse(
             mask=mask,

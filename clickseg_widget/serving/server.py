@@ -1,6 +1,15 @@
 """Serve the Flask app with waitress, a production WSGI server (threads, no hand-rolled sockets)."""
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from typing import Sequence
+
 from flask import Flask
 from waitress import create_server
 
@@ -12,3 +21,81 @@ def serve(app: Flask, host: str = "127.0.0.1", port: int = 8080, threads: int = 
     server = create_server(app, host=host, port=port, threads=threads, ident="clickseg")
     print(f"clickseg serve: listening on http://{server.effective_host}:{server.effective_port}", flush=True)
     server.run()
+
+
+class BackgroundServer:
+    """``app`` served from a daemon thread (e.g. inside a notebook); port 0 picks a free port."""
+
+    def __init__(self, app: Flask, host: str = "127.0.0.1", port: int = 0, threads: int = DEFAULT_THREADS) -> None:
+        self._server = create_server(app, host=host, port=port, threads=threads, ident="clickseg")
+        self.url = f"http://{self._server.effective_host}:{self._server.effective_port}"
+        self._thread = threading.Thread(target=self._server.run, name="clickseg-serve", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._server.close()
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> "BackgroundServer":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class ServerProcess:
+    """`clickseg serve` in a child process on a free 127.0.0.1 port, ready once ``/ping`` answers.
+
+    For benchmarks, tests and notebooks that want the server out of their own
+    process (no shared GIL), exactly as a user would start it.
+    """
+
+    def __init__(self, serve_arguments: Sequence[str] = (), startup_timeout_s: float = 60.0) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        command = [sys.executable, "-m", "clickseg_widget.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port), *serve_arguments]
+        # A file, not a pipe: a pipe nobody reads fills up and blocks a chatty server.
+        self.log = tempfile.TemporaryFile(mode="w+")
+        self.process = subprocess.Popen(command, stdout=self.log, stderr=subprocess.STDOUT, text=True)
+        deadline = time.monotonic() + startup_timeout_s
+        while not self._pings():
+            if self.process.poll() is not None:
+                raise RuntimeError(f"clickseg serve exited with status {self.process.returncode}: {self.output().strip()}")
+            if time.monotonic() > deadline:
+                self.close()
+                raise RuntimeError(f"clickseg serve did not answer {self.url}/ping within {startup_timeout_s:g} s")
+            time.sleep(0.2)
+
+    def _pings(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.url}/ping", timeout=1) as answer:
+                return answer.status == 200
+        except OSError:
+            return False
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+
+    def output(self) -> str:
+        """What the server printed so far."""
+        self.log.seek(0)
+        return self.log.read()
+
+    def __enter__(self) -> "ServerProcess":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

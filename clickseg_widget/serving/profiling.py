@@ -1,0 +1,154 @@
+"""Latency as an annotator feels it: the first mask of an object, then each corrective click.
+
+``profile_latency`` drives any segmenter (in-process or ``endpoint``) with the
+simulated clicker on real images and reports p50/p90/p99 for both;
+``latency_table`` lays profiles out like the original post's instance-type
+table; ``cloudwatch_latency`` reads a deployed endpoint's ``ModelLatency``
+percentiles, which is what SageMaker itself measured.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Sequence, Union
+
+import numpy as np
+
+from ..evaluation.clicker import Clicker
+from ..evaluation.datasets import Sample, load_mask
+from ..evaluation.metrics import percentiles
+from ..io.images import ImageSource
+from ..models.base import Segmenter
+
+PERCENTILES = (50, 90, 99)
+# The original few-click tool's p90 latency per SageMaker instance type (ms), for comparison rows.
+ORIGINAL_POST_P90_MS = {"ml.p2.xlarge": 751.0, "ml.p3.2xlarge": 424.0, "ml.g4dn.xlarge": 459.0}
+
+# An object to profile: a benchmark sample, or an image with its ground-truth mask.
+ProfileItem = Union[Sample, tuple[ImageSource, np.ndarray]]
+
+
+@dataclass
+class LatencyProfile:
+    label: str
+    first_mask_ms: list[float] = field(default_factory=list)
+    corrective_ms: list[float] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "label": self.label,
+            "objects": len(self.first_mask_ms),
+            "corrective_clicks": len(self.corrective_ms),
+            "first_mask": percentiles(self.first_mask_ms, PERCENTILES),
+            "corrective": percentiles(self.corrective_ms, PERCENTILES),
+        }
+
+
+def profile_latency(
+    segmenter: Segmenter,
+    images: Sequence[ProfileItem],
+    clicks_per_object: int = 5,
+    label: str | None = None,
+    warmup: int = 1,
+    mode: str = "standard",
+) -> LatencyProfile:
+    """Time prepare + the extreme-point mask, then up to ``clicks_per_object`` corrective clicks per object.
+
+    The first ``warmup`` objects run once untimed (model load, JIT, connection set-up) and the
+    cache is cleared before each timed object, so the first mask includes the per-image work.
+    """
+    if not images:
+        raise ValueError("profile_latency needs at least one image with its ground-truth mask")
+    profile = LatencyProfile(label or segmenter.describe().get("backend", segmenter.name))
+    for item in list(images[:warmup]):
+        _run_object(segmenter, item, clicks_per_object, mode, LatencyProfile("warmup"))
+    for item in images:
+        segmenter.clear_cache()
+        _run_object(segmenter, item, clicks_per_object, mode, profile)
+    return profile
+
+
+def _run_object(segmenter: Segmenter, item: ProfileItem, clicks_per_object: int, mode: str, profile: LatencyProfile) -> None:
+    image, truth, ignore = _unpack(item)
+    clicker = Clicker(truth, ignore, mode=mode)
+    clicks = clicker.extreme_clicks()
+    start = time.perf_counter()
+    context = segmenter.prepare(image)
+    prediction = segmenter.predict(context, clicks)
+    profile.first_mask_ms.append((time.perf_counter() - start) * 1000.0)
+    for _ in range(clicks_per_object):
+        click = clicker.next_click(prediction.mask)
+        if click is None:
+            break
+        clicks.append(click)
+        start = time.perf_counter()
+        prediction = segmenter.predict(context, clicks, prediction)
+        profile.corrective_ms.append((time.perf_counter() - start) * 1000.0)
+
+
+def _unpack(item: ProfileItem) -> tuple[ImageSource, np.ndarray, np.ndarray | None]:
+    if isinstance(item, Sample):
+        truth, ignore = load_mask(item.mask_path)
+        return item.image_path, truth, ignore
+    image, truth = item
+    return image, np.asarray(truth).astype(bool), None
+
+
+def latency_table(profiles: Sequence[LatencyProfile], reference: dict[str, float] | None = ORIGINAL_POST_P90_MS) -> str:
+    """A Markdown table of p50/p90/p99 per profile, with the original post's p90 rows for comparison."""
+    lines = [
+        "| backend / instance | objects | first mask p50 / p90 / p99 (ms) | corrective p50 / p90 / p99 (ms) |",
+        "|---|---:|---:|---:|",
+    ]
+    for profile in profiles:
+        summary = profile.summary()
+        lines.append(
+            f"| {profile.label} | {summary['objects']} | {_triple(summary['first_mask'])} | {_triple(summary['corrective'])} |"
+        )
+    for instance, p90 in (reference or {}).items():
+        lines.append(f"| original post, {instance} | | p90 {p90:.0f} | |")
+    return "\n".join(lines)
+
+
+def _triple(values: dict[str, float]) -> str:
+    return " / ".join(f"{values[f'p{p}']:.0f}" for p in PERCENTILES)
+
+
+def cloudwatch_latency(
+    endpoint_name: str,
+    start: datetime,
+    end: datetime,
+    variant_name: str = "AllTraffic",
+    metric: str = "ModelLatency",
+    period_s: int = 300,
+    statistics: Sequence[str] = ("p50", "p90"),
+    region: str | None = None,
+    boto3_session: Any = None,
+) -> list[dict[str, Any]]:
+    """Per-period percentiles (ms) of a deployed endpoint's ``ModelLatency`` (or ``OverheadLatency``), oldest first.
+
+    SageMaker publishes these in microseconds under ``AWS/SageMaker`` with the endpoint and
+    variant as dimensions; an empty list means no invocations in the window.
+    """
+    import boto3
+
+    if end <= start:
+        raise ValueError(f"end ({end}) must be after start ({start})")
+    session = boto3_session or boto3.session.Session()
+    client = session.client("cloudwatch", region_name=region or session.region_name)
+    answer = client.get_metric_statistics(
+        Namespace="AWS/SageMaker",
+        MetricName=metric,
+        Dimensions=[{"Name": "EndpointName", "Value": endpoint_name}, {"Name": "VariantName", "Value": variant_name}],
+        StartTime=start,
+        EndTime=end,
+        Period=period_s,
+        ExtendedStatistics=list(statistics),
+        Unit="Microseconds",
+    )
+    rows = []
+    for point in sorted(answer.get("Datapoints", []), key=lambda p: p["Timestamp"]):
+        extended = point.get("ExtendedStatistics", {})
+        rows.append({"timestamp": point["Timestamp"], **{f"{name}_ms": extended[name] / 1000.0 for name in statistics if name in extended}})
+    return rows
