@@ -6,6 +6,7 @@ has edited) so the package's own files stay read-only.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import sys
@@ -37,6 +38,9 @@ def jupyter_command(
         command.append(f"--ServerApp.port={port}")
     if not open_browser:
         command.append("--ServerApp.open_browser=False")
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        # containers and cloud notebooks often run as root, where JupyterLab refuses to start otherwise
+        command.append("--ServerApp.allow_root=True")
     return command + list(extra or [])
 
 
