@@ -95,8 +95,13 @@ def test_bad_options_are_refused(arguments, message):
         build_template(**arguments)
 
 
-def test_the_shipped_bundle_is_built_from_the_current_js_sources():
-    assert tool_script() == bundle_tool_js(), "run: python -m clickseg_widget.workforce.bundle"
+def test_the_package_bundles_the_js_worker_sources(tmp_path):
+    from clickseg_widget.workforce.bundle import main
+
+    assert tool_script().rstrip().endswith("mountAll(document);\n})();")
+    assert "function mountAll" in tool_script()
+    assert main([str(tmp_path / "tool.js")]) == 0
+    assert (tmp_path / "tool.js").read_text() == tool_script()
 
 
 def test_the_bundler_refuses_what_would_break_the_template(tmp_path):

@@ -1,6 +1,6 @@
 """The few-click tool for a Ground Truth workforce.
 
-The worker page (js/worker, bundled into ``static/clickseg-tool.js``) runs in
+The worker page (js/worker, bundled into one script by ``bundle.py``) runs in
 a custom labeling task whose Liquid template ``template.py`` writes; it calls
 the model through the API Gateway + Lambda proxy in ``lambdas/proxy.py``.
 ``lambdas/pre_annotation.py`` and ``lambdas/consolidation.py`` are the custom

@@ -6,19 +6,22 @@ cannot follow it.  The modules are ours and import each other only by
 ``import { ... } from "./x.js";`` lines, so joining them in dependency order
 inside one function scope is the whole job; no bundler toolchain needed.
 
-Run ``python -m clickseg_widget.workforce.bundle`` after editing js/worker to
-refresh ``static/clickseg-tool.js`` (a test fails while it is stale).
+The package ships the modules themselves (``static/worker`` links to js/worker,
+and wheels carry the files) and bundles them when a template needs the
+script, so there is no generated copy to keep in step.
+``python -m clickseg_widget.workforce.bundle OUT.js`` writes the bundle for
+hosting it elsewhere.
 """
 from __future__ import annotations
 
 import re
 import sys
+from functools import lru_cache
 from pathlib import Path
 
 from ..io.atomic import atomic_write_text
 
-SOURCE_DIR = Path(__file__).resolve().parents[2] / "js" / "worker"
-BUNDLE_PATH = Path(__file__).resolve().parent / "static" / "clickseg-tool.js"
+SOURCE_DIR = Path(__file__).parent / "static" / "worker"  # a link to js/worker in the repository
 ENTRY_MODULE = "clickseg-tool.js"
 _IMPORT = re.compile(r'^import \{[^}]*\} from "\./([\w.-]+\.js)";\n', re.MULTILINE)
 _EXPORT = re.compile(r"^export (?=(?:async function|function|class|const|let) )", re.MULTILINE)
@@ -61,14 +64,19 @@ def bundle_tool_js(source_dir: Path = SOURCE_DIR) -> str:
     return script
 
 
+@lru_cache(maxsize=1)
 def tool_script() -> str:
-    """The shipped bundle (installed packages have no js/ folder)."""
-    return BUNDLE_PATH.read_text(encoding="utf-8")
+    """The worker tool as one script, bundled once per process from the shipped modules."""
+    return bundle_tool_js()
 
 
-def main() -> int:
-    atomic_write_text(BUNDLE_PATH, bundle_tool_js())
-    print(f"wrote {BUNDLE_PATH}")
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m clickseg_widget.workforce.bundle OUT.js", file=sys.stderr)
+        return 2
+    atomic_write_text(args[0], tool_script())
+    print(f"wrote {args[0]}")
     return 0
 
 

@@ -49,7 +49,7 @@ def build_template(
     ``endpoint_url`` is the proxy's POST URL (the stack's ``SegmentUrl``
     output).  ``instructions`` is plain text (blank lines separate
     paragraphs).  The tool script is inlined unless ``script_url`` names
-    where ``static/clickseg-tool.js`` was uploaded: ``https://...`` or
+    where the bundled tool (``upload_tool_script``) was uploaded: ``https://...`` or
     ``s3://...`` (then presigned per task with ``grant_read_access``).
     ``send_image="s3_uri"`` makes the page send the image's S3 URI instead of
     its bytes, for images near the 6 MB request limit; the endpoint's role
