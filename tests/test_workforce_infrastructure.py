@@ -79,7 +79,6 @@ def test_outputs_are_what_the_job_builder_reads(template):
 def test_the_lambda_zip_holds_importable_handlers_and_no_weights(tmp_path):
     archive = build_lambda_zip(tmp_path / "lambda.zip", with_dependencies=False)
     names = zipfile.ZipFile(archive).namelist()
-    assert "clickseg_widget/workforce/static/clickseg-tool.js" in names
     assert not [n for n in names if "/weights/" in n or n.endswith(".safetensors") or "__pycache__" in n]
     # the handlers load from the zip (dependencies from this environment)
     script = (

@@ -20,7 +20,7 @@ from ..io.atomic import atomic_write_bytes
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 DEPENDENCIES = ("numpy", "pillow", "pycocotools")
-EXCLUDED_PARTS = ("__pycache__", "weights", "widget", "assets")
+EXCLUDED_PARTS = ("__pycache__", "weights", "widget", "assets", "static")  # the Lambdas serve no page
 LAMBDA_PLATFORM = "manylinux2014_x86_64"
 LAMBDA_PYTHON = "3.12"  # infrastructure/template.yaml's Runtime
 
