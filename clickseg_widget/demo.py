@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import subprocess
 import sys
 from importlib import resources
 from pathlib import Path
@@ -64,4 +63,6 @@ def run(args: argparse.Namespace) -> int:
     if args.dry_run:
         print(" ".join(command))
         return 0
-    return subprocess.call(command, cwd=notebook.parent)
+    sys.stdout.flush()
+    os.chdir(notebook.parent)
+    os.execv(command[0], command)  # JupyterLab takes over this process: Ctrl+C and signals reach it directly
