@@ -10,6 +10,7 @@ failure becomes an ``EndpointError`` that says what happened and what to do.
 from __future__ import annotations
 
 import time
+from urllib.parse import urlparse
 from typing import Any
 
 import numpy as np
@@ -76,7 +77,7 @@ class EndpointSegmenter(Segmenter):
         self.max_retries = int(max_retries)
         self.return_probability = return_probability
         self.model_version: str | None = None
-        self.client = _runtime_client(boto3_session, region, endpoint_url, self.timeout, connect_timeout, self.max_retries)
+        self.client = runtime_client(boto3_session, region, endpoint_url, self.timeout, connect_timeout, self.max_retries)
         self.region = self.client.meta.region_name
 
     # -- Segmenter hooks -------------------------------------------------------
@@ -208,11 +209,21 @@ class EndpointSegmenter(Segmenter):
         return EndpointError(f"endpoint {name!r} failed with {code} (HTTP {status}) after {tried} attempts: {message}")
 
 
-def _runtime_client(session: Any, region: str | None, endpoint_url: str | None, timeout: float, connect_timeout: float, max_retries: int):
+def _is_loopback(url: str | None) -> bool:
+    if not url:
+        return False
+    host = urlparse(url).hostname or ""
+    return host == "localhost" or host.startswith("127.") or host == "::1"
+
+
+def runtime_client(session: Any, region: str | None, endpoint_url: str | None, timeout: float, connect_timeout: float, max_retries: int):
     import boto3
     from botocore.config import Config
 
     session = session or boto3.session.Session()
+    if session.get_credentials() is None and _is_loopback(endpoint_url):
+        # `clickseg serve` checks no signatures, but botocore refuses to send unsigned requests
+        session = boto3.session.Session(aws_access_key_id="local", aws_secret_access_key="local", region_name=region)
     region = region or session.region_name or ("us-east-1" if endpoint_url else None)
     if region is None:
         raise EndpointError("no AWS region configured: pass region='us-east-1' (for example) or set AWS_DEFAULT_REGION")

@@ -15,7 +15,9 @@ import tarfile
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+from .. import __version__
 from ..io.atomic import atomic_write_bytes
+from ..models.registry import resolve
 from .handler import SERVING_CONFIG
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]
@@ -49,11 +51,12 @@ def build_model_archive(
         if path.name in file_options.values() or path.name == SERVING_CONFIG:
             raise ValueError(f"two archive files would be named {path.name}: rename one of the weights files")
         file_options[option] = path.name
+    backend = resolve(backend)  # pin what "default" means today, so the endpoint serves the model tested here
     config = {
         "backend": backend,
         "options": dict(options or {}),
         "file_options": file_options,
-        "model_version": model_version or backend,
+        "model_version": model_version or f"{backend}-clickseg-{__version__}",
     }
     if image_cache_size is not None:
         config["image_cache_size"] = int(image_cache_size)

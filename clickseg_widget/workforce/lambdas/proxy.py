@@ -21,7 +21,7 @@ import json
 import os
 from typing import Any
 
-from ...models.endpoint import THROTTLING_CODES, _runtime_client
+from ...models.endpoint import THROTTLING_CODES, runtime_client
 from ...serving.schema import JSON_CONTENT_TYPE, MAX_INVOKE_PAYLOAD_BYTES, SchemaError, error_body, parse_error_text, parse_request
 
 DEFAULT_TIMEOUT_S = 25.0
@@ -83,7 +83,7 @@ def _body_bytes(event: dict[str, Any]) -> bytes:
 
 @functools.lru_cache(maxsize=4)
 def _cached_client(endpoint_url: str | None, timeout: float) -> Any:
-    return _runtime_client(None, None, endpoint_url, timeout, CONNECT_TIMEOUT_S, RUNTIME_MAX_RETRIES)
+    return runtime_client(None, None, endpoint_url, timeout, CONNECT_TIMEOUT_S, RUNTIME_MAX_RETRIES)
 
 
 def _client() -> Any:
