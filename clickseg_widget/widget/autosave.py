@@ -1,0 +1,145 @@
+"""Accepted objects on disk the moment they are accepted: COCO JSON plus one PNG per mask.
+
+Also the exports built from the same state (COCO, Ground Truth lines).
+
+Layout of the folder::
+
+    annotations.json          COCO (RLE segmentation); each annotation also
+                              carries "clickseg": {"clicks", "score", "mask_png"}
+                              so an object can be re-opened after a restart,
+                              and "info": {"clickseg": {"current_image"}}
+                              says where to resume
+    masks/<image>-<id>.png    the object's 0/255 mask
+
+Both files are written atomically (temporary file + ``os.replace``); the
+mask first, so the JSON never names a PNG that is not there.  Opening a
+widget on the same folder resumes: objects come back by image file name.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from ..clicks import Click
+from ..export.coco import CocoDataset, coco_annotation, rle_to_mask
+from ..export.groundtruth import label_map, semantic_segmentation_manifest_line
+from ..export.png import save_mask_png
+from ..io.atomic import atomic_write_bytes, atomic_write_json
+from .state import LabeledObject, LabelingState
+
+ANNOTATIONS_FILE = "annotations.json"
+MASKS_DIR = "masks"
+
+
+def coco_dict(state: LabelingState, current_image: str | None = None) -> dict[str, Any]:
+    """The state's accepted objects as a COCO dataset (images without objects are left out)."""
+    dataset = CocoDataset(state.classes)
+    for image_id, item in enumerate(state.items, start=1):
+        objects = state.objects[item.name]
+        if not objects:
+            continue
+        height, width = objects[0].mask.shape
+        dataset.add_image(item.name, width, height, image_id=image_id)
+        for obj in objects:
+            dataset.annotations.append(
+                coco_annotation(
+                    obj.mask,
+                    image_id,
+                    obj.object_id,
+                    dataset.category_id(obj.class_name),
+                    clickseg={
+                        "clicks": [c.to_dict() for c in obj.clicks],
+                        "score": float(obj.score),
+                        "mask_png": mask_path(item.name, obj.object_id),
+                    },
+                )
+            )
+    coco = dataset.to_dict()
+    if current_image is not None:
+        coco["info"] = {"clickseg": {"current_image": current_image}}
+    return coco
+
+
+def groundtruth_lines(
+    state: LabelingState,
+    label_dir: Path,
+    attribute_name: str,
+    job_name: str,
+    source_prefix: str | None = None,
+    label_prefix: str | None = None,
+) -> list[dict[str, Any]]:
+    """One Ground Truth semantic-segmentation line per labeled image; label maps written to ``label_dir``.
+
+    Without prefixes, lines name local files (absolute image paths when the
+    image came from a file); with them (e.g. ``s3://bucket/images``) they
+    name the URIs the manifest will be used with.
+    """
+    lines = []
+    for item in state.items:
+        objects = state.objects[item.name]
+        if not objects:
+            continue
+        labels = label_map([o.mask for o in objects], [state.classes.index(o.class_name) for o in objects], state.classes)
+        label_name = f"{Path(item.name).stem}.png"
+        atomic_write_bytes(label_dir / label_name, labels.png)
+        if source_prefix:
+            source = f"{source_prefix.rstrip('/')}/{item.name}"
+        else:
+            source = str(Path(item.source).resolve()) if isinstance(item.source, (str, Path)) else item.name
+        label = f"{label_prefix.rstrip('/')}/{label_name}" if label_prefix else str(label_dir / label_name)
+        lines.append(semantic_segmentation_manifest_line(source, label, labels.color_map, attribute_name, job_name))
+    return lines
+
+
+def mask_path(image_name: str, object_id: int) -> str:
+    return f"{MASKS_DIR}/{Path(image_name).stem}-{object_id}.png"
+
+
+class Autosave:
+    def __init__(self, folder: str | Path) -> None:
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def annotations_path(self) -> Path:
+        return self.folder / ANNOTATIONS_FILE
+
+    def load(self) -> tuple[dict[str, list[LabeledObject]], str | None]:
+        """Saved objects by image file name, and the image to resume on (None on a new folder)."""
+        if not self.annotations_path.exists():
+            return {}, None
+        try:
+            coco = json.loads(self.annotations_path.read_text(encoding="utf-8"))
+            names = {image["id"]: image["file_name"] for image in coco["images"]}
+            classes = {category["id"]: category["name"] for category in coco["categories"]}
+            objects: dict[str, list[LabeledObject]] = {}
+            for annotation in coco["annotations"]:
+                extra = annotation.get("clickseg", {})
+                obj = LabeledObject(
+                    object_id=int(annotation["id"]),
+                    class_name=classes[annotation["category_id"]],
+                    mask=rle_to_mask(annotation["segmentation"]),
+                    clicks=tuple(Click.from_dict(c) for c in extra.get("clicks", [])),
+                    score=float(extra.get("score", 0.0)),
+                )
+                objects.setdefault(names[annotation["image_id"]], []).append(obj)
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            raise ValueError(
+                f"cannot resume from {self.annotations_path}: it is not a COCO file this widget wrote ({err}); "
+                "move it away or pick another autosave folder"
+            ) from None
+        current = coco.get("info", {}).get("clickseg", {}).get("current_image")
+        return objects, current
+
+    def save_object(self, state: LabelingState, obj: LabeledObject) -> Path:
+        save_mask_png(obj.mask, self.folder / mask_path(state.item.name, obj.object_id))
+        return self.save_index(state)
+
+    def delete_object(self, state: LabelingState, obj: LabeledObject) -> Path:
+        path = self.save_index(state)
+        (self.folder / mask_path(state.item.name, obj.object_id)).unlink(missing_ok=True)
+        return path
+
+    def save_index(self, state: LabelingState) -> Path:
+        return atomic_write_json(self.annotations_path, coco_dict(state, current_image=state.item.name))

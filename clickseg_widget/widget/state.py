@@ -1,0 +1,305 @@
+"""Labeling state without any widget: the image queue, objects and the clicks being made.
+
+Kept free of ipywidgets so that every rule (click kinds, undo restoring the
+earlier mask, accept/reopen/delete, queue moves) is unit-tested without a
+browser; the widget only renders this state and forwards user input to it.
+"""
+from __future__ import annotations
+
+import os
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Sequence, Union
+
+import numpy as np
+
+from ..clicks import Click, ClickKind, ClickSession
+from ..evaluation.datasets import IMAGE_SUFFIXES
+from ..io.images import load_image
+
+ImageInput = Union[str, os.PathLike, np.ndarray]
+MASK_MEMORY_SIZE = 32
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    """One image to label: ``name`` identifies it in the saved labels, so it must be stable."""
+
+    name: str
+    source: ImageInput
+
+    def load(self) -> np.ndarray:
+        return load_image(self.source)
+
+
+def build_queue(images: ImageInput | Sequence[ImageInput]) -> list[QueueItem]:
+    """Accept a folder, one path or array, or a list of them; arrays get positional names."""
+    if isinstance(images, (str, os.PathLike)) and Path(images).is_dir():
+        folder = Path(images)
+        paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        if not paths:
+            raise ValueError(f"{folder} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
+        images = paths
+    elif isinstance(images, (str, os.PathLike, np.ndarray)):
+        images = [images]
+    items: list[QueueItem] = []
+    for index, source in enumerate(images):
+        if isinstance(source, np.ndarray):
+            items.append(QueueItem(f"image-{index + 1:05d}.png", source))
+        elif isinstance(source, (str, os.PathLike)):
+            items.append(QueueItem(Path(source).name, source))
+        else:
+            raise TypeError(f"image {index} is a {type(source).__name__}: pass file paths, a folder or numpy arrays")
+    if not items:
+        raise ValueError("no images to label: pass at least one image path, a folder or an array")
+    names = [item.name for item in items]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ValueError(f"image names must be unique (labels are saved by name), repeated: {duplicates}")
+    return items
+
+
+class MaskMemory:
+    """Masks by click prefix, so undo/redo show the earlier mask at once, without the model."""
+
+    def __init__(self, size: int = MASK_MEMORY_SIZE) -> None:
+        self.size = size
+        self._packed: OrderedDict[tuple[Click, ...], tuple[np.ndarray, tuple[int, int]]] = OrderedDict()
+
+    def put(self, clicks: tuple[Click, ...], mask: np.ndarray) -> None:
+        self._packed[clicks] = (np.packbits(mask), mask.shape)
+        self._packed.move_to_end(clicks)
+        while len(self._packed) > self.size:
+            self._packed.popitem(last=False)
+
+    def get(self, clicks: tuple[Click, ...]) -> np.ndarray | None:
+        entry = self._packed.get(clicks)
+        if entry is None:
+            return None
+        packed, shape = entry
+        return np.unpackbits(packed, count=shape[0] * shape[1]).reshape(shape).astype(bool)
+
+    def latest_prefix(self, clicks: tuple[Click, ...]) -> np.ndarray | None:
+        """The mask of the longest remembered proper prefix: the model's ``previous`` mask."""
+        for length in range(len(clicks) - 1, 3, -1):
+            mask = self.get(clicks[:length])
+            if mask is not None:
+                return mask
+        return None
+
+    def clear(self) -> None:
+        self._packed.clear()
+
+
+@dataclass
+class LabeledObject:
+    """An accepted object: its class, mask and the clicks that made it (kept for re-opening)."""
+
+    object_id: int
+    class_name: str
+    mask: np.ndarray
+    clicks: tuple[Click, ...] = ()
+    score: float = 0.0
+
+
+@dataclass
+class Draft:
+    """The object being clicked: new, or a re-opened accepted object (``object_id`` set)."""
+
+    session: ClickSession
+    class_name: str
+    object_id: int | None = None
+    mask: np.ndarray | None = None
+    score: float = 0.0
+    memory: MaskMemory = field(default_factory=MaskMemory)
+
+    @property
+    def clicks(self) -> tuple[Click, ...]:
+        return self.session.clicks
+
+
+class LabelingState:
+    """Everything a labeling session knows; the widget renders it, autosave persists it."""
+
+    def __init__(self, items: Sequence[QueueItem], classes: Sequence[str]) -> None:
+        if not classes:
+            raise ValueError("give at least one class name, e.g. classes=['object']")
+        names = [str(c) for c in classes]
+        if len(set(names)) != len(names):
+            raise ValueError(f"class names must be unique, got {names}")
+        self.items = list(items)
+        self.classes = names
+        self.objects: dict[str, list[LabeledObject]] = {item.name: [] for item in self.items}
+        self.index = 0
+        self.next_object_id = 1
+        self.active_class = self.classes[0]
+        self.boundary_mode = False
+        self.selected_id: int | None = None
+        self._image: np.ndarray | None = None
+        self.draft = self._new_draft()
+
+    # -- the image -------------------------------------------------------
+    @property
+    def item(self) -> QueueItem:
+        return self.items[self.index]
+
+    @property
+    def image(self) -> np.ndarray:
+        if self._image is None:
+            self._image = self.item.load()
+        return self._image
+
+    @property
+    def image_size(self) -> tuple[int, int]:
+        height, width = self.image.shape[:2]
+        return width, height
+
+    def go_to(self, index: int) -> bool:
+        """Move in the queue; the unaccepted draft is dropped (accepted objects are kept)."""
+        if not 0 <= index < len(self.items):
+            return False
+        if index != self.index:
+            self.index = index
+            self._image = None
+            self.selected_id = None
+            self.draft = self._new_draft()
+        return True
+
+    # -- clicks ------------------------------------------------------------
+    def next_kind(self, negative: bool = False) -> ClickKind:
+        """What a plain (or right/shift) click means now: extreme first, then corrections."""
+        if len(self.draft.session) < 4:
+            if negative:
+                raise ValueError("the first four clicks are the object's extreme points: use left clicks for them")
+            return ClickKind.EXTREME
+        if negative:
+            return ClickKind.NEGATIVE
+        return ClickKind.BOUNDARY if self.boundary_mode else ClickKind.POSITIVE
+
+    def add_click(self, x: float, y: float, kind: ClickKind | str | None = None) -> Click:
+        """Validate and record a click; raises ValueError (outside the image, wrong kind) with the fix."""
+        click = Click(x, y, self.next_kind() if kind is None else kind)
+        self.draft.session.add(click)
+        self._restore_remembered_mask()
+        return click
+
+    def undo(self) -> Click | None:
+        click = self.draft.session.undo()
+        self._restore_remembered_mask()
+        return click
+
+    def redo(self) -> Click | None:
+        click = self.draft.session.redo()
+        self._restore_remembered_mask()
+        return click
+
+    def reset_draft(self) -> None:
+        self.draft.session.reset()
+        self.draft.mask = None
+
+    @property
+    def needs_prediction(self) -> bool:
+        """The draft has its extreme points but no mask for exactly its clicks yet."""
+        return self.draft.session.is_ready and self.draft.memory.get(self.draft.clicks) is None
+
+    def store_prediction(self, clicks: tuple[Click, ...], mask: np.ndarray, score: float) -> bool:
+        """Remember a model result; returns True when it is the mask of the current clicks."""
+        self.draft.memory.put(clicks, mask)
+        if clicks == self.draft.clicks:
+            self.draft.mask, self.draft.score = mask, score
+            return True
+        return False
+
+    def _restore_remembered_mask(self) -> None:
+        self.draft.mask = self.draft.memory.get(self.draft.clicks) if self.draft.session.is_ready else None
+
+    # -- objects -----------------------------------------------------------
+    @property
+    def accepted(self) -> list[LabeledObject]:
+        return self.objects[self.item.name]
+
+    def accept(self) -> LabeledObject:
+        """Turn the draft into an accepted object (replacing the one it re-opened)."""
+        draft = self.draft
+        if self.needs_prediction:
+            raise ValueError(
+                "the last click has no mask yet (the model is still answering, or failed: press Retry); accept once it shows"
+            )
+        if draft.mask is None or not draft.mask.any():
+            raise ValueError("nothing to accept yet: click the four extreme points and wait for the mask")
+        object_id = draft.object_id if draft.object_id is not None else self._take_id()
+        obj = LabeledObject(object_id, draft.class_name, draft.mask, draft.clicks, draft.score)
+        position = next((i for i, o in enumerate(self.accepted) if o.object_id == object_id), None)
+        if position is None:
+            self.accepted.append(obj)
+        else:
+            self.accepted[position] = obj
+        self.selected_id = object_id
+        self.draft = self._new_draft()
+        return obj
+
+    def find(self, object_id: int) -> LabeledObject:
+        for obj in self.accepted:
+            if obj.object_id == object_id:
+                return obj
+        known = [o.object_id for o in self.accepted]
+        raise ValueError(f"no accepted object #{object_id} on this image (objects here: {known})")
+
+    def select(self, object_id: int | None) -> None:
+        if object_id is not None:
+            self.find(object_id)
+        self.selected_id = object_id
+
+    def object_at(self, x: float, y: float) -> LabeledObject | None:
+        """The topmost accepted object under a point (for selecting by clicking it)."""
+        for obj in reversed(self.accepted):
+            if 0 <= int(y) < obj.mask.shape[0] and 0 <= int(x) < obj.mask.shape[1] and obj.mask[int(y), int(x)]:
+                return obj
+        return None
+
+    def reopen(self, object_id: int) -> Draft:
+        """Continue clicking on an accepted object; it stays saved until accepted again."""
+        obj = self.find(object_id)
+        session = ClickSession(self.image_size, obj.clicks)
+        self.draft = Draft(session, obj.class_name, obj.object_id, obj.mask, obj.score)
+        if obj.clicks:
+            self.draft.memory.put(obj.clicks, obj.mask)
+        self.active_class = obj.class_name
+        self.selected_id = object_id
+        return self.draft
+
+    def delete(self, object_id: int) -> LabeledObject:
+        obj = self.find(object_id)
+        self.accepted.remove(obj)
+        if self.selected_id == object_id:
+            self.selected_id = None
+        if self.draft.object_id == object_id:
+            self.draft = self._new_draft()
+        return obj
+
+    def set_class(self, class_name: str) -> None:
+        """The class for the draft (and new objects); unknown names are refused with the list."""
+        if class_name not in self.classes:
+            raise ValueError(f"unknown class {class_name!r}: choose one of {self.classes}")
+        self.active_class = class_name
+        self.draft.class_name = class_name
+
+    def restore(self, objects: dict[str, Iterable[LabeledObject]]) -> None:
+        """Load saved objects (resume); classes they use join the class list."""
+        for name, saved in objects.items():
+            if name not in self.objects:
+                continue
+            for obj in saved:
+                if obj.class_name not in self.classes:
+                    self.classes.append(obj.class_name)
+                self.objects[name].append(obj)
+                self.next_object_id = max(self.next_object_id, obj.object_id + 1)
+
+    def _take_id(self) -> int:
+        object_id = self.next_object_id
+        self.next_object_id += 1
+        return object_id
+
+    def _new_draft(self) -> Draft:
+        return Draft(ClickSession(self.image_size), self.active_class)

@@ -1,0 +1,478 @@
+"""``ClickSegWidget``: few-click labeling in a notebook, and the same actions as a Python API.
+
+Wiring only: ``LabelingState`` holds the rules, ``CanvasView`` draws and
+reports input, ``Toolbar`` shows controls, ``LatestJobWorker`` runs the model
+off the kernel's main thread and ``Autosave`` persists accepted objects.
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import ipywidgets as widgets
+import numpy as np
+
+from ..clicks import Click, ClickKind
+from ..export.groundtruth import class_colors
+from ..io.atomic import atomic_write_json, atomic_write_text
+from ..models.base import Segmenter
+from ..models.registry import get_segmenter
+from .autosave import Autosave, coco_dict, groundtruth_lines
+from .canvas import CanvasView, Pointer
+from .overlay import Overlay, encode_overlay
+from .state import ImageInput, LabeledObject, LabelingState, build_queue
+from .toolbar import SHORTCUT_HELP, Toolbar
+from .worker import LatestJobWorker
+
+DEFAULT_CANVAS_SIZE = (800, 560)
+ACCEPTED_OPACITY_FACTOR = 0.6  # accepted objects are fainter than the one being clicked
+DRAFT_OUTLINE = "#ffffff"  # the object being clicked stands out from accepted ones
+SELECTED_OUTLINE = "#ffd400"
+GROUNDTRUTH_ATTRIBUTE = "clickseg-ref"
+UI_ACCEPT_WAIT_S = 5.0  # Enter right after a click waits this long for the mask of that click
+
+
+class ClickSegWidget(widgets.VBox):
+    """Label objects with 4 extreme clicks plus corrections.
+
+    ``images``: file paths, a folder or numpy arrays; ``segmenter``: a
+    registered backend name or a ``Segmenter``; ``autosave``: folder where
+    each accepted object is written at once (``None`` to keep labels in
+    memory only); opening a widget on the same folder resumes.
+    """
+
+    def __init__(
+        self,
+        images: ImageInput | Sequence[ImageInput],
+        segmenter: str | Segmenter = "default",
+        classes: Sequence[str] = ("object",),
+        autosave: str | Path | None = "labels/",
+        canvas_size: tuple[int, int] = DEFAULT_CANVAS_SIZE,
+    ) -> None:
+        self.segmenter = get_segmenter(segmenter)
+        self.backend = self.segmenter.describe().get("backend", self.segmenter.name)
+        self.autosave = Autosave(autosave) if autosave is not None else None
+        self.output_dir = Path(autosave) if autosave is not None else Path("clickseg-export")
+        self.state = LabelingState(build_queue(images), classes)
+        resume_message = self._resume()
+        self.last_model_ms: float | None = None
+        self.last_error: str | None = None
+        self.opacity = 0.45
+        # accepted objects' overlays by object id, with the object and looks they were made for
+        self._overlay_cache: dict[int, tuple[LabeledObject, tuple, Overlay | None]] = {}
+        self._render_scale = 1.0
+        self.view = CanvasView(*canvas_size, self._on_pointer, self._on_key, self._on_view_change)
+        self._lock = self.view.lock  # one lock: state changes and drawing happen together
+        self._worker = LatestJobWorker(on_error=self._on_worker_error)
+        self.toolbar = Toolbar(self.state.classes, self.colors, self._actions())
+        top, class_row, object_row = self.toolbar.rows()
+        # The gap keeps the status row from covering the canvas's last pixel row (Chromium hit-testing).
+        status_row = widgets.HBox([self.toolbar.status, self.toolbar.retry], layout=widgets.Layout(margin="4px 0 0 0"))
+        super().__init__([top, class_row, self.view.canvas, status_row, object_row])
+        self.add_class("clickseg-widget")
+        self._show_image()
+        if resume_message:
+            self._status(resume_message)
+
+    # -- Python API ------------------------------------------------------------
+    @property
+    def colors(self) -> list[str]:
+        return class_colors(self.state.classes)
+
+    @property
+    def mask(self) -> np.ndarray | None:
+        """The mask of the object being clicked (None before its four extreme points)."""
+        return self.state.draft.mask
+
+    @property
+    def clicks(self) -> tuple[Click, ...]:
+        return self.state.draft.clicks
+
+    @property
+    def objects(self) -> list[LabeledObject]:
+        """Accepted objects of the current image."""
+        return list(self.state.accepted)
+
+    @property
+    def annotations(self) -> list[dict[str, Any]]:
+        """COCO annotations of every accepted object, all images."""
+        return self.to_coco()["annotations"]
+
+    def click(self, x: float, y: float, kind: ClickKind | str | None = None, wait: bool = True) -> Click:
+        """Add a click in image pixels (kind: extreme for the first four, then positive by default)."""
+        with self._lock:
+            click = self.state.add_click(x, y, kind)
+            self._after_click_change()
+        if wait:
+            self._wait_for_model()
+        return click
+
+    def undo(self) -> Click | None:
+        return self._edit_clicks(self.state.undo)
+
+    def redo(self) -> Click | None:
+        return self._edit_clicks(self.state.redo)
+
+    def reset(self) -> None:
+        self._edit_clicks(self.state.reset_draft)
+
+    def retry(self, wait: bool = False) -> None:
+        """Run the model again on the current clicks (after an error, e.g. an endpoint timeout)."""
+        with self._lock:
+            self.last_error = None
+            self._request_prediction(force=True)
+        if wait:
+            self._wait_for_model()
+
+    def accept(self, timeout: float = 60.0) -> LabeledObject:
+        """Accept the current object; with autosave it is on disk when this returns."""
+        self.wait(timeout)
+        with self._lock:
+            obj = self.state.accept()
+            saved = self.autosave.save_object(self.state, obj) if self.autosave else None
+            self._after_objects_change()
+            where = f" -> saved to {saved}" if saved else ""
+            self._status(f"accepted #{obj.object_id} {obj.class_name}{where}")
+        return obj
+
+    def select(self, object_id: int | None) -> None:
+        with self._lock:
+            self.state.select(object_id)
+            self._after_objects_change()
+
+    def reopen(self, object_id: int | None = None) -> None:
+        """Continue clicking on an accepted object (the selected one by default)."""
+        with self._lock:
+            self.state.reopen(self._target(object_id))
+            self.toolbar.class_select.value = self.state.active_class
+            self._after_objects_change()
+            self._after_click_change()
+
+    def delete(self, object_id: int | None = None) -> LabeledObject:
+        with self._lock:
+            obj = self.state.delete(self._target(object_id))
+            if self.autosave:
+                self.autosave.delete_object(self.state, obj)
+            self._after_objects_change()
+            self._after_click_change()
+            self._status(f"deleted #{obj.object_id} {obj.class_name}")
+        return obj
+
+    def set_class(self, class_name: str) -> None:
+        self.toolbar.class_select.value = class_name  # the observer updates the state
+
+    def set_boundary_mode(self, enabled: bool) -> None:
+        self.toolbar.boundary.value = bool(enabled)
+
+    def next_image(self) -> bool:
+        return self.go_to(self.state.index + 1)
+
+    def previous_image(self) -> bool:
+        return self.go_to(self.state.index - 1)
+
+    def go_to(self, index: int) -> bool:
+        """Show image ``index`` of the queue; an unaccepted object is dropped."""
+        self.wait()
+        with self._lock:
+            moved = self.state.go_to(index)
+            if moved:
+                self._show_image()
+                if self.autosave and self.autosave.annotations_path.exists():
+                    self.autosave.save_index(self.state)
+        return moved
+
+    def wait(self, timeout: float = 60.0) -> None:
+        """Block until the model has answered the latest click (for scripts and tests)."""
+        if not self._worker.wait_idle(timeout):
+            raise TimeoutError(f"the {self.backend} model did not answer within {timeout:g} s")
+
+    def _wait_for_model(self) -> None:
+        """Scripts get the model's failure as an exception (the UI shows it in the status line)."""
+        self.wait()
+        if self.last_error:
+            raise RuntimeError(f"{self.backend} failed: {self.last_error}; the clicks are kept, call retry() to run it again")
+
+    def to_coco(self, path: str | Path | None = None) -> dict[str, Any]:
+        """All accepted objects as COCO (RLE segmentation); written atomically when ``path`` is given."""
+        with self._lock:
+            coco = coco_dict(self.state)
+        if path is not None:
+            atomic_write_json(path, coco)
+        return coco
+
+    def to_groundtruth_manifest(
+        self,
+        path: str | Path | None = None,
+        source_prefix: str | None = None,
+        label_prefix: str | None = None,
+        job_name: str = "clickseg",
+    ) -> list[dict[str, Any]]:
+        """Ground Truth semantic-segmentation output lines, one per labeled image.
+
+        Label-map PNGs go to ``<output>/groundtruth/``; ``source_prefix`` and
+        ``label_prefix`` (e.g. ``s3://bucket/images``) turn local names into
+        the URIs the manifest should name.
+        """
+        with self._lock:
+            lines = groundtruth_lines(
+                self.state, self.output_dir / "groundtruth", GROUNDTRUTH_ATTRIBUTE, job_name, source_prefix, label_prefix
+            )
+        if path is not None:
+            atomic_write_text(path, "".join(json.dumps(line) + "\n" for line in lines))
+        return lines
+
+    def close(self) -> None:
+        worker = getattr(self, "_worker", None)  # absent when __init__ failed (ipywidgets' __del__ closes too)
+        if worker is not None:
+            worker.close()
+        super().close()
+
+    # -- model -------------------------------------------------------------
+    def _request_prediction(self, force: bool = False) -> None:
+        """Queue a prediction for the current clicks (called with the lock held)."""
+        state = self.state
+        if not (state.needs_prediction or (force and state.draft.session.is_ready)):
+            return
+        draft, clicks, image = state.draft, state.draft.clicks, state.image
+        self._status(f"{self.backend}: predicting ({len(clicks)} clicks)...")
+
+        def job() -> None:
+            with self._lock:
+                previous = draft.memory.latest_prefix(clicks)
+            start = time.perf_counter()
+            try:
+                context = self.segmenter.prepare(image)
+                prediction = self.segmenter.predict(context, clicks, previous)
+            except Exception as err:  # any backend failure (endpoint, timeout) must reach the status line
+                with self._lock:
+                    if draft is self.state.draft:
+                        self._model_failed(err, len(clicks))
+                return
+            elapsed = (time.perf_counter() - start) * 1000.0
+            with self._lock:
+                if draft is not self.state.draft:
+                    return  # the object was accepted, reset or the image changed meanwhile
+                self.last_model_ms = elapsed
+                self.last_error = None
+                if self.state.store_prediction(clicks, prediction.mask, float(prediction.score)):
+                    self._render_draft()
+                    self._status_ready()
+
+        self._worker.submit(job)
+
+    def _model_failed(self, err: Exception, click_count: int) -> None:
+        self.last_error = f"{type(err).__name__}: {err}"
+        self._status(
+            f"{self.backend} failed: {self.last_error}. Your {click_count} clicks are kept: press Retry or click again.",
+            error=True,
+            retry=True,
+        )
+
+    def _on_worker_error(self, err: BaseException) -> None:
+        with self._lock:
+            self._model_failed(err, len(self.state.draft.clicks))
+
+    # -- rendering ---------------------------------------------------------
+    def _show_image(self) -> None:
+        with self._lock:
+            self._overlay_cache.clear()
+            self.view.show_image(self.state.image)
+            self._render_scale = self.view.viewport.render_scale()
+            self.toolbar.set_position(self.state.index, len(self.state.items), self.state.item.name)
+            self._after_objects_change()
+            self._after_click_change()
+        image = self.state.image
+        self._worker.submit(lambda: self.segmenter.prepare(image))  # per-image work before the first click
+
+    def _after_click_change(self) -> None:
+        self.view.show_clicks(self.state.draft.clicks)
+        if not self.state.needs_prediction:
+            self._render_draft()  # else the last mask stays up until the model answers: no flicker
+        self._request_prediction()
+        if not self._worker.busy:
+            self._status_ready()
+
+    def _after_objects_change(self) -> None:
+        self.toolbar.set_objects(self.state.accepted, self.state.selected_id)
+        self._render_masks()
+
+    def _render_masks(self) -> None:
+        self._render_accepted()
+        self._render_draft()
+
+    def _render_accepted(self) -> None:
+        state, scale = self.state, self._render_scale
+        overlays = []
+        for obj in state.accepted:
+            if obj.object_id == state.draft.object_id:
+                continue  # shown as the draft while re-opened
+            outline = SELECTED_OUTLINE if obj.object_id == state.selected_id else None
+            color = self._color(obj.class_name)
+            looks = (color, self.opacity, scale, outline)
+            cached = self._overlay_cache.get(obj.object_id)
+            if cached is None or cached[0] is not obj or cached[1] != looks:
+                overlay = encode_overlay(obj.mask, color, self.opacity * ACCEPTED_OPACITY_FACTOR, scale, outline)
+                cached = self._overlay_cache[obj.object_id] = (obj, looks, overlay)
+            overlays.append(cached[2])
+        self.view.show_accepted([o for o in overlays if o is not None])
+
+    def _render_draft(self) -> None:
+        draft = self.state.draft
+        overlay = None
+        if draft.mask is not None:
+            overlay = encode_overlay(draft.mask, self._color(draft.class_name), self.opacity, self._render_scale, DRAFT_OUTLINE)
+        self.view.show_draft(overlay)
+
+    def _on_view_change(self) -> None:
+        scale = self.view.viewport.render_scale()
+        if scale != self._render_scale:
+            self._render_scale = scale
+            self._overlay_cache.clear()
+            self._render_masks()
+
+    def _color(self, class_name: str) -> str:
+        return self.colors[self.state.classes.index(class_name)]
+
+    def _status(self, message: str, error: bool = False, retry: bool = False) -> None:
+        self.toolbar.set_status(message, error, retry)
+
+    def _status_ready(self) -> None:
+        if self.last_error:
+            return
+        draft = self.state.draft
+        latency = f"{self.last_model_ms:.0f} ms" if self.last_model_ms is not None else "-"
+        if len(draft.clicks) < 4:
+            hint = f"click the object's top, left, bottom and right ({len(draft.clicks)}/4)"
+        else:
+            mode = "boundary" if self.state.boundary_mode else "positive"
+            hint = f"left click: {mode}, right/shift click: negative, Enter: accept"
+        self._status(f"{self.backend} | last model {latency} | {len(self.state.accepted)} objects | {hint}")
+
+    # -- input -------------------------------------------------------------
+    def _on_pointer(self, pointer: Pointer) -> None:
+        with self._lock:
+            x, y = self.view.viewport.to_image(pointer.x, pointer.y)
+            if pointer.select:
+                hit = self.state.object_at(x, y)
+                self._ui(self.select, hit.object_id if hit else None)
+                return
+            if pointer.button not in (0, 2):
+                return
+            negative = pointer.button == 2 or pointer.shift
+            try:
+                self.state.add_click(x, y, self.state.next_kind(negative))
+                self.last_error = None
+            except ValueError as err:
+                self._status(str(err), error=True)
+                return
+            self._after_click_change()
+
+    def _on_key(self, key: str, event: dict) -> None:
+        ctrl = bool(event.get("ctrlKey") or event.get("metaKey"))
+        shift = bool(event.get("shiftKey"))
+        if key.lower() == "z" and (shift or key == "Z"):
+            key = "y"
+        action = self._keymap().get(key.lower() if len(key) == 1 else key)
+        if action is None and key.isdigit() and 1 <= int(key) <= len(self.state.classes):
+            action = lambda: self.set_class(self.state.classes[int(key) - 1])  # noqa: E731
+        if action is None or (ctrl and key.lower() not in ("z", "y")):
+            return
+        self._ui(action)
+
+    def _keymap(self) -> dict[str, Callable[[], Any]]:
+        return {
+            "z": self.undo, "y": self.redo, "Escape": self.reset,
+            "Enter": self._accept_from_ui, "a": self._accept_from_ui,
+            "b": lambda: self.set_boundary_mode(not self.state.boundary_mode),
+            "n": self.next_image, "ArrowRight": self.next_image,
+            "p": self.previous_image, "ArrowLeft": self.previous_image,
+            "f": self.view.fit, "+": lambda: self.view.zoom(1.25), "=": lambda: self.view.zoom(1.25),
+            "-": lambda: self.view.zoom(0.8),
+            "e": self.reopen, "Delete": self.delete, "Backspace": self.delete,
+            "h": self._show_help, "?": self._show_help,
+        }
+
+    def _actions(self) -> dict[str, Callable[..., None]]:
+        return {
+            "undo": lambda: self._ui(self.undo),
+            "redo": lambda: self._ui(self.redo),
+            "reset": lambda: self._ui(self.reset),
+            "accept": lambda: self._ui(self._accept_from_ui),
+            "boundary": self._set_boundary,
+            "fit": lambda: self._ui(self.view.fit),
+            "previous": lambda: self._ui(self.previous_image),
+            "next": lambda: self._ui(self.next_image),
+            "export": lambda: self._ui(self._export),
+            "retry": lambda: self._ui(self.retry),
+            "class": lambda name: self._ui(self._set_class, name),
+            "opacity": lambda value: self._ui(self._set_opacity, value),
+            "select": lambda object_id: self._ui(self.select, object_id),
+            "reopen": lambda: self._ui(self.reopen),
+            "delete": lambda: self._ui(self.delete),
+            "help": self._show_help,
+        }
+
+    def _show_help(self) -> None:
+        self._status(SHORTCUT_HELP.replace("\n", " | "))
+
+    def _ui(self, action: Callable[..., Any], *args: Any) -> None:
+        """Run a user action; a mistake (nothing to undo, no object selected) goes to the status line."""
+        try:
+            action(*args)
+        except (ValueError, OSError, TimeoutError) as err:
+            self._status(str(err), error=True)
+
+    def _accept_from_ui(self) -> None:
+        try:
+            self.accept(timeout=UI_ACCEPT_WAIT_S)
+        except TimeoutError:
+            raise ValueError("the model is still answering the last click: accept again in a moment") from None
+
+    def _set_boundary(self, enabled: bool) -> None:
+        with self._lock:
+            self.state.boundary_mode = enabled
+            self._status_ready()
+
+    def _set_class(self, class_name: str) -> None:
+        with self._lock:
+            self.state.set_class(class_name)
+            self._render_masks()
+
+    def _set_opacity(self, value: float) -> None:
+        with self._lock:
+            self.opacity = float(value)
+            self._render_masks()
+
+    def _edit_clicks(self, edit: Callable[[], Any]) -> Any:
+        with self._lock:
+            result = edit()
+            self.last_error = None
+            self._after_click_change()
+        return result
+
+    def _target(self, object_id: int | None) -> int:
+        target = object_id if object_id is not None else self.state.selected_id
+        if target is None:
+            raise ValueError("select an object first (Objects list, or ctrl+click it on the image)")
+        return target
+
+    def _export(self) -> None:
+        coco_path = self.output_dir / "annotations.json"
+        manifest_path = self.output_dir / "output.manifest"
+        self.to_coco(coco_path)
+        lines = self.to_groundtruth_manifest(manifest_path)
+        self._status(f"exported {len(self.annotations)} objects to {coco_path} and {len(lines)} lines to {manifest_path}")
+
+    def _resume(self) -> str | None:
+        if self.autosave is None:
+            return None
+        objects, current = self.autosave.load()
+        self.state.restore(objects)
+        names = [item.name for item in self.state.items]
+        if current in names:
+            self.state.go_to(names.index(current))
+        count = sum(len(v) for k, v in objects.items() if k in self.state.objects)
+        return f"resumed {count} saved objects from {self.autosave.annotations_path}" if count else None
+

@@ -1,0 +1,165 @@
+"""The labeling widget in a real JupyterLab, driven by real mouse and keyboard input in Chromium.
+
+One test on purpose: starting JupyterLab and Chromium is most of the cost, and
+the steps build on each other (clicks -> overlay -> correction -> undo -> accept).
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from browser_harness import canvas_pixels, kernel_eval, page_point, run_first_cell, write_notebook
+
+from clickseg_widget.evaluation.clicker import Clicker
+from clickseg_widget.evaluation.datasets import load_mask, load_samples
+from clickseg_widget.evaluation.metrics import iou
+from clickseg_widget.export.coco import rle_to_mask
+from clickseg_widget.export.png import load_mask_png
+from clickseg_widget.widget.viewport import Viewport
+
+pytestmark = pytest.mark.browser
+
+SAMPLE = "106024"  # a penguin: one compact object
+CANVAS_SIZE = (640, 480)
+# GrabCut reaches 0.90 on this object after the extreme points; any useful backend clears 0.8.
+MIN_IOU = 0.80
+HOSTILE_CLASS = "<b>bird</b>"  # class names are user text and must reach the page escaped
+STATE_CODE = """
+import json
+from clickseg_widget.export.coco import mask_to_rle
+w.wait()
+mask = w.mask
+print(json.dumps({
+    "clicks": [c.to_dict() for c in w.clicks],
+    "mask": mask_to_rle(mask) if mask is not None else None,
+    "objects": len(w.objects),
+    "boundary": w.state.boundary_mode,
+    "status": w.toolbar.status.value,
+}))
+"""
+OVERLAY_TIMEOUT_S = 30
+
+
+def wait_for_state(client, predicate, timeout: float = OVERLAY_TIMEOUT_S) -> dict:
+    """Poll the kernel until the widget's state satisfies ``predicate`` (browser input is asynchronous)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        state = kernel_eval(client, STATE_CODE)
+        if predicate(state):
+            return state
+        if time.monotonic() > deadline:
+            raise AssertionError(f"widget state never became as expected; last: {state}")
+        time.sleep(0.2)
+
+
+def mask_of(state: dict) -> np.ndarray:
+    return rle_to_mask(state["mask"])
+
+
+def test_label_an_object_in_jupyterlab(lab, page, grabcut_dir: Path, tmp_path: Path) -> None:
+    sample = next(s for s in load_samples(grabcut_dir) if s.name == SAMPLE)
+    truth, ignore = load_mask(sample.mask_path)
+    height, width = truth.shape
+    viewport = Viewport(*CANVAS_SIZE, width, height)
+    write_notebook(
+        lab.root / "label.ipynb",
+        "from clickseg_widget.widget import ClickSegWidget\n"
+        f"w = ClickSegWidget([{str(sample.image_path)!r}], segmenter='grabcut', classes=['penguin', {HOSTILE_CLASS!r}],\n"
+        f"                   autosave='labels', canvas_size={CANVAS_SIZE!r})\n"
+        "w",
+    )
+    canvas = run_first_cell(page, lab, "label.ipynb")
+    client = lab.kernel_client()
+
+    def click_image(x: float, y: float, button: str = "left") -> None:
+        page.mouse.click(*page_point(canvas, *viewport.to_canvas(x + 0.5, y + 0.5)), button=button)
+
+    for button in ("Accept", "Boundary", "Export", "Re-open", "Delete"):
+        assert page.locator(".clickseg-widget").get_by_role("button", name=button).is_visible()
+
+    # Class names are escaped: the legend shows the angle brackets as text, not a <b> element.
+    legend = page.locator(".clickseg-legend")
+    assert HOSTILE_CLASS in legend.inner_text()
+    assert legend.locator("b").count() == 0
+
+    # The four extreme points: numbered markers, then the mask overlay on the canvas.
+    state = wait_for_state(client, lambda s: s["clicks"] == [])
+    before = canvas_pixels(canvas)
+    clicker = Clicker(truth, ignore)
+    extremes = clicker.extreme_clicks()
+    for click in extremes:
+        click_image(click.x, click.y)
+    state = wait_for_state(client, lambda s: s["mask"] is not None)
+    assert [c["kind"] for c in state["clicks"]] == ["extreme"] * 4
+    for sent, received in zip(extremes, state["clicks"]):
+        assert abs(received["x"] - sent.x - 0.5) <= 1 and abs(received["y"] - sent.y - 0.5) <= 1
+    mask = mask_of(state)
+    assert iou(mask, truth, ignore) >= MIN_IOU
+
+    # The overlay is drawn: object pixels away from the markers changed colour on the canvas.
+    interior = cv2.erode(mask.astype(np.uint8), np.ones((25, 25), np.uint8)).astype(bool)
+    ys, xs = np.nonzero(interior)
+    cx, cy = viewport.to_canvas(xs + 0.5, ys + 0.5)
+    points = (cy.astype(int), cx.astype(int))
+    deadline = time.monotonic() + OVERLAY_TIMEOUT_S
+    while True:
+        after = canvas_pixels(canvas)
+        changed = np.abs(after[points][:, :3].astype(int) - before[points][:, :3].astype(int)).sum(axis=1) > 30
+        if changed.mean() > 0.9 or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert changed.mean() > 0.9, f"only {changed.mean():.0%} of the object's pixels show the overlay"
+    assert "grabcut" in page.locator(".clickseg-status").inner_text()
+    assert " ms " in page.locator(".clickseg-status").inner_text()
+
+    # A corrective click from the simulated user refines the mask.
+    correction = clicker.next_click(mask)
+    click_image(correction.x, correction.y, "left" if correction.kind.value == "positive" else "right")
+    state = wait_for_state(client, lambda s: len(s["clicks"]) == 5 and s["mask"] is not None)
+    assert state["clicks"][-1]["kind"] == correction.kind.value
+    corrected = mask_of(state)
+    assert iou(corrected, truth, ignore) >= MIN_IOU
+
+    # Right click inside the object removes that part.
+    depth = cv2.distanceTransform(corrected.astype(np.uint8), cv2.DIST_L2, 5)
+    ny, nx = np.unravel_index(int(np.argmax(depth)), depth.shape)
+    click_image(nx, ny, "right")
+    state = wait_for_state(client, lambda s: len(s["clicks"]) == 6 and s["mask"] is not None)
+    assert state["clicks"][-1]["kind"] == "negative"
+    removed = mask_of(state)
+    assert not removed[ny, nx] and removed.sum() < corrected.sum()
+
+    # "z" with the pointer over the canvas undoes it: the earlier mask is back, exactly.
+    page.mouse.move(*page_point(canvas, 10, 10))
+    page.keyboard.press("z")
+    state = wait_for_state(client, lambda s: len(s["clicks"]) == 5)
+    assert np.array_equal(mask_of(state), corrected)
+
+    # Keys go to the widget, not to JupyterLab ("b" would insert a cell in command mode).
+    cells = page.locator(".jp-Notebook .jp-Cell").count()
+    page.keyboard.press("b")
+    wait_for_state(client, lambda s: s["boundary"])
+    page.keyboard.press("b")
+    wait_for_state(client, lambda s: not s["boundary"])
+    assert page.locator(".jp-Notebook .jp-Cell").count() == cells, "a key reached JupyterLab's notebook shortcuts"
+
+    screenshot = tmp_path / "widget.png"
+    page.locator(".clickseg-widget").screenshot(path=str(screenshot))
+    if os.environ.get("CLICKSEG_WIDGET_SCREENSHOT"):  # how docs/widget.png is refreshed
+        shutil.copyfile(screenshot, os.environ["CLICKSEG_WIDGET_SCREENSHOT"])
+
+    # Enter accepts: the object is on disk at once (COCO JSON + PNG mask).
+    page.keyboard.press("Enter")
+    state = wait_for_state(client, lambda s: s["objects"] == 1)
+    coco = json.loads((lab.root / "labels" / "annotations.json").read_text())
+    assert [a["id"] for a in coco["annotations"]] == [1]
+    assert np.array_equal(rle_to_mask(coco["annotations"][0]["segmentation"]), corrected)
+    saved_png = lab.root / "labels" / coco["annotations"][0]["clickseg"]["mask_png"]
+    assert np.array_equal(load_mask_png(saved_png), corrected)
+    assert state["clicks"] == [] and state["mask"] is None

@@ -1,0 +1,322 @@
+"""ClickSegWidget without a browser: Python API, input routing, autosave/resume, errors, threading.
+
+The widget is a real ipywidgets tree; with no front end attached its
+messages go nowhere, which is all these tests need.
+"""
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from clickseg_widget.evaluation.clicker import Clicker
+from clickseg_widget.evaluation.datasets import load_mask, load_samples
+from clickseg_widget.evaluation.metrics import iou
+from clickseg_widget.export.coco import rle_to_mask
+from clickseg_widget.export.groundtruth import read_label_map
+from clickseg_widget.export.png import load_mask_png
+from clickseg_widget.models.base import Prediction, Segmenter
+from clickseg_widget.widget import ClickSegWidget
+from clickseg_widget.widget.autosave import Autosave
+
+EXTREMES = [(30, 10), (10, 30), (30, 50), (50, 30)]
+
+
+class BoxSegmenter(Segmenter):
+    """The extreme points' box minus a disk per negative click; can block or fail on demand."""
+
+    name = "box"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = threading.Event()
+        self.gate.set()
+        self.entered = threading.Event()
+        self.fail_with: Exception | None = None
+        self.calls: list[int] = []
+
+    def encode(self, image):
+        return {}
+
+    def segment(self, context, clicks, previous):
+        self.entered.set()
+        assert self.gate.wait(10)
+        self.calls.append(len(clicks))
+        if self.fail_with is not None:
+            raise self.fail_with
+        xs, ys = [c.x for c in clicks[:4]], [c.y for c in clicks[:4]]
+        mask = np.zeros(context.image.shape[:2], np.float32)
+        mask[int(min(ys)) : int(max(ys)) + 1, int(min(xs)) : int(max(xs)) + 1] = 1
+        yy, xx = np.ogrid[: mask.shape[0], : mask.shape[1]]
+        for click in clicks[4:]:
+            if click.kind.value == "negative":
+                mask[(yy - click.y) ** 2 + (xx - click.x) ** 2 <= 25] = 0
+        return Prediction.from_probability(mask, {})
+
+
+@pytest.fixture
+def images() -> list[np.ndarray]:
+    rng = np.random.default_rng(0)
+    return [rng.integers(0, 255, (60, 80, 3), dtype=np.uint8) for _ in range(3)]
+
+
+@pytest.fixture
+def segmenter() -> BoxSegmenter:
+    return BoxSegmenter()
+
+
+def make_widget(images, segmenter, folder: Path | None, classes=("cat", "dog")) -> ClickSegWidget:
+    return ClickSegWidget(images, segmenter=segmenter, classes=list(classes), autosave=folder, canvas_size=(160, 120))
+
+
+def click_extremes(widget: ClickSegWidget) -> None:
+    for x, y in EXTREMES:
+        widget.click(x, y)
+
+
+def ui_event(widget: ClickSegWidget, event: str, image_xy=(0, 0), **fields) -> None:
+    """An ipyevents message as the browser sends it, at an image position."""
+    canvas_x, canvas_y = widget.view.viewport.to_canvas(*image_xy)
+    message = {"event": event, "relativeX": canvas_x, "relativeY": canvas_y,
+               "boundingRectWidth": widget.view.width, "boundingRectHeight": widget.view.height,
+               "button": 0, "shiftKey": False, "ctrlKey": False}
+    message.update(fields)
+    widget.view._handle_event(message)
+
+
+def status(widget: ClickSegWidget) -> str:
+    return widget.toolbar.status.value
+
+
+def test_grabcut_end_to_end_through_the_python_api(grabcut_dir, tmp_path):
+    sample = load_samples(grabcut_dir, limit=1)[0]
+    truth, ignore = load_mask(sample.mask_path)
+    widget = ClickSegWidget([sample.image_path], segmenter="grabcut", classes=["thing"], autosave=tmp_path / "labels")
+    clicker = Clicker(truth, ignore)
+    for click in clicker.extreme_clicks():
+        widget.click(click.x, click.y)
+    assert iou(widget.mask, truth, ignore) > 0.8
+    correction = clicker.next_click(widget.mask)
+    widget.click(correction.x, correction.y, correction.kind)
+    assert "grabcut | last model" in status(widget)
+    obj = widget.accept()
+    assert widget.annotations[0]["id"] == obj.object_id
+    assert np.array_equal(rle_to_mask(widget.annotations[0]["segmentation"]), obj.mask)
+    widget.close()
+
+
+def test_ui_clicks_map_buttons_and_modifiers_to_click_kinds(images, segmenter):
+    widget = make_widget(images, segmenter, None)
+    for xy in EXTREMES:
+        ui_event(widget, "mousedown", xy)
+    widget.wait()
+    ui_event(widget, "mousedown", (20, 20), button=2)
+    ui_event(widget, "mousedown", (21, 21), shiftKey=True)
+    ui_event(widget, "keydown", key="b")
+    ui_event(widget, "mousedown", (30, 12))
+    ui_event(widget, "contextmenu", (30, 12), button=2)
+    widget.wait()
+    kinds = [c.kind.value for c in widget.clicks]
+    assert kinds == ["extreme"] * 4 + ["negative", "negative", "boundary"]
+    assert widget.clicks[0].x == pytest.approx(30) and widget.clicks[0].y == pytest.approx(10)
+    assert not widget.mask[20, 20]
+    widget.close()
+
+
+def test_clicks_map_to_full_resolution_pixels_after_zoom_and_pan(images, segmenter):
+    widget = make_widget(images, segmenter, None)
+    ui_event(widget, "wheel", (40, 30), deltaY=-120)
+    ui_event(widget, "wheel", (40, 30), deltaY=-120)
+    assert widget.view.viewport.scale > widget.view.viewport.fit_scale
+    ui_event(widget, "mousedown", (40, 30), button=1)  # middle button: pan, not a click
+    start = widget.view.viewport.to_canvas(40, 30)
+    widget.view._handle_motion({"relativeX": start[0] + 10, "relativeY": start[1] + 5})
+    ui_event(widget, "mouseup", (40, 30), button=1)
+    assert widget.clicks == ()
+    ui_event(widget, "mousedown", (33.25, 17.5))
+    assert (widget.clicks[0].x, widget.clicks[0].y) == pytest.approx((33.25, 17.5))
+    widget.close()
+
+
+def test_clicks_outside_the_image_show_an_error_and_keep_earlier_clicks(images, segmenter):
+    widget = make_widget(images, segmenter, None)
+    ui_event(widget, "mousedown", (30, 10))
+    widget.view.fit()
+    ui_event(widget, "mousedown", (-5, 10))  # the grey margin beside the image
+    assert "outside the 80x60 image" in status(widget) and 'data-error="true"' in status(widget)
+    assert len(widget.clicks) == 1
+    widget.close()
+
+
+def test_model_runs_off_the_main_thread_and_clicks_made_meanwhile_are_coalesced(images, segmenter):
+    widget = make_widget(images, segmenter, None)
+    click_extremes(widget)
+    shown = widget.view.draft_overlay
+    segmenter.gate.clear()
+    segmenter.entered.clear()
+    segmenter.calls.clear()
+    ui_event(widget, "mousedown", (20, 20), button=2)
+    assert segmenter.entered.wait(10)
+    # The model is blocked, yet the UI handlers return and record every click ...
+    ui_event(widget, "mousedown", (40, 40), button=2)
+    ui_event(widget, "mousedown", (25, 25), button=2)
+    assert len(widget.clicks) == 7 and "predicting" in status(widget)
+    # ... and the last mask stays on screen until the new one arrives (no flicker).
+    assert widget.view.draft_overlay is shown
+    segmenter.gate.set()
+    widget.wait()
+    assert segmenter.calls == [5, 7]  # the 6-click state was superseded before it ran
+    assert not widget.mask[20, 20] and not widget.mask[40, 40] and not widget.mask[25, 25]
+    assert widget.view.draft_overlay is not shown
+    widget.close()
+
+
+def test_a_failing_model_keeps_the_clicks_and_retry_recovers(images, segmenter):
+    widget = make_widget(images, segmenter, None)
+    segmenter.fail_with = ConnectionError("endpoint https://example.invalid timed out")
+    with pytest.raises(RuntimeError, match="box failed: ConnectionError: .* call retry"):
+        click_extremes(widget)
+    assert widget.mask is None and len(widget.clicks) == 4
+    assert "box failed: ConnectionError: endpoint https://example.invalid timed out" in status(widget)
+    assert "4 clicks are kept" in status(widget)
+    assert widget.toolbar.retry.layout.display == ""
+    with pytest.raises(ValueError, match="no mask yet"):
+        widget.accept()
+    segmenter.fail_with = None
+    widget.retry(wait=True)
+    assert widget.mask is not None and widget.toolbar.retry.layout.display == "none"
+    widget.close()
+
+
+def test_keyboard_shortcuts_drive_the_toolbar_actions(images, segmenter, tmp_path):
+    widget = make_widget(images, segmenter, tmp_path)
+    click_extremes(widget)
+    widget.click(30, 30, "negative")
+    ui_event(widget, "keydown", key="z")
+    assert len(widget.clicks) == 4 and widget.mask[30, 30]
+    ui_event(widget, "keydown", key="y", ctrlKey=True)
+    widget.wait()
+    assert len(widget.clicks) == 5 and not widget.mask[30, 30]
+    ui_event(widget, "keydown", key="2")
+    assert widget.state.draft.class_name == "dog"
+    ui_event(widget, "keydown", key="Enter")
+    assert [o.class_name for o in widget.objects] == ["dog"]
+    ui_event(widget, "keydown", key="n")
+    assert widget.state.index == 1 and "2 / 3" in widget.toolbar.position.value
+    ui_event(widget, "keydown", key="p")
+    ui_event(widget, "keydown", key="Delete")
+    assert "select an object first" in status(widget) and len(widget.objects) == 1
+    ui_event(widget, "mousedown", (20, 20), ctrlKey=True)
+    ui_event(widget, "keydown", key="Delete")
+    assert widget.objects == []
+    ui_event(widget, "keydown", key="Escape")
+    ui_event(widget, "keydown", key="c", ctrlKey=True)  # not ours: ignored
+    ui_event(widget, "keydown", key="h")
+    assert "z / ctrl+z: undo click" in status(widget)
+    assert "z / ctrl+z" in widget.toolbar.help.tooltip
+    widget.close()
+
+
+def test_objects_can_be_selected_reopened_and_deleted(images, segmenter, tmp_path):
+    widget = make_widget(images, segmenter, tmp_path)
+    click_extremes(widget)
+    first = widget.accept()
+    widget.set_class("dog")
+    for x, y in [(65, 40), (60, 45), (65, 50), (70, 45)]:
+        widget.click(x, y)
+    second = widget.accept()
+    ui_event(widget, "mousedown", (30, 30), ctrlKey=True)
+    assert widget.state.selected_id == first.object_id
+    assert widget.toolbar.objects.value == first.object_id
+    widget.reopen()
+    widget.click(30, 30, "negative")
+    widget.accept()
+    assert [o.object_id for o in widget.objects] == [first.object_id, second.object_id]
+    assert not widget.objects[0].mask[30, 30]
+    widget.toolbar.objects.value = second.object_id  # the user picks it in the list
+    widget.delete()
+    assert [o.object_id for o in widget.objects] == [first.object_id]
+    assert not (tmp_path / "masks" / f"image-00001-{second.object_id}.png").exists()
+    widget.close()
+
+
+def test_accepted_objects_are_on_disk_at_once_and_a_new_widget_resumes(images, segmenter, tmp_path):
+    widget = make_widget(images, segmenter, tmp_path)
+    widget.next_image()
+    click_extremes(widget)
+    widget.click(30, 30, "negative")
+    obj = widget.accept()
+    coco = json.loads((tmp_path / "annotations.json").read_text())
+    annotation = coco["annotations"][0]
+    assert coco["images"][0]["file_name"] == "image-00002.png"
+    assert np.array_equal(load_mask_png(tmp_path / annotation["clickseg"]["mask_png"]), obj.mask)
+    assert not [p for p in tmp_path.rglob("*.tmp")]
+    widget.close()  # "kernel restart"
+
+    resumed = make_widget(images, segmenter, tmp_path)
+    assert resumed.state.index == 1 and "resumed 1 saved objects" in status(resumed)
+    assert np.array_equal(resumed.objects[0].mask, obj.mask)
+    resumed.reopen(obj.object_id)
+    assert len(resumed.clicks) == 5 and np.array_equal(resumed.mask, obj.mask)
+    resumed.undo()
+    resumed.wait()
+    assert resumed.mask[30, 30]  # the model re-ran for the shorter click list
+    resumed.close()
+
+
+def test_resume_refuses_a_foreign_annotation_file(images, segmenter, tmp_path):
+    (tmp_path / "annotations.json").write_text('{"images": "not a list"}')
+    with pytest.raises(ValueError, match="cannot resume .* move it away"):
+        make_widget(images, segmenter, tmp_path)
+    assert Autosave(tmp_path / "new").load() == ({}, None)
+
+
+def test_coco_and_groundtruth_exports(images, segmenter, tmp_path):
+    widget = make_widget(images, segmenter, tmp_path)
+    click_extremes(widget)
+    widget.accept()
+    coco_path = tmp_path / "export" / "coco.json"
+    coco = widget.to_coco(coco_path)
+    assert json.loads(coco_path.read_text()) == coco
+    assert [c["name"] for c in coco["categories"]] == ["cat", "dog"]
+    lines = widget.to_groundtruth_manifest(tmp_path / "output.manifest", source_prefix="s3://bucket/images")
+    assert lines[0]["source-ref"] == "s3://bucket/images/image-00001.png"
+    labels = read_label_map(Path(lines[0]["clickseg-ref"]).read_bytes())
+    assert np.array_equal(labels == 1, widget.objects[0].mask)
+    assert json.loads((tmp_path / "output.manifest").read_text().splitlines()[0]) == lines[0]
+    widget.toolbar.export.click()
+    assert "exported 1 objects" in status(widget)
+    widget.close()
+
+
+def test_user_text_is_escaped_in_every_html_widget(segmenter, tmp_path):
+    hostile = '<img src=x onerror="alert(1)">'
+    image_path = tmp_path / "<b>photo.png"
+    Image.new("RGB", (80, 60), "white").save(image_path)
+    widget = ClickSegWidget([image_path], segmenter=segmenter, classes=[hostile], autosave=None)
+    widget.view.fit()
+    ui_event(widget, "mousedown", (30, 10), button=2)  # an error message that names nothing hostile
+    for html_widget in (widget.toolbar.legend, widget.toolbar.position, widget.toolbar.status):
+        assert "<img" not in html_widget.value and "<b>photo" not in html_widget.value
+    assert "&lt;img src=x" in widget.toolbar.legend.value
+    assert "&lt;b&gt;photo.png" in widget.toolbar.position.value
+    widget._status(f"accepted #1 {hostile}")
+    assert "<img" not in widget.toolbar.status.value
+    widget.close()
+
+
+def test_opacity_and_class_colour_reach_the_overlay(images, segmenter):
+    widget = make_widget(images, segmenter, None)
+    click_extremes(widget)
+    overlay = widget.view.draft_overlay
+    assert overlay.rgba[overlay.rgba.shape[0] // 2, overlay.rgba.shape[1] // 2, 3] == round(0.45 * 255)
+    widget.toolbar.opacity.value = 0.8
+    widget.set_class("dog")
+    overlay = widget.view.draft_overlay
+    centre = overlay.rgba[overlay.rgba.shape[0] // 2, overlay.rgba.shape[1] // 2]
+    assert tuple(centre) == (0xFF, 0x7F, 0x0E, round(0.8 * 255))
+    widget.close()
