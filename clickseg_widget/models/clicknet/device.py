@@ -1,6 +1,9 @@
 """Where the network runs: CUDA when present (``auto``), else the CPU."""
 from __future__ import annotations
 
+from contextlib import contextmanager
+from typing import Iterator
+
 import torch
 
 
@@ -17,3 +20,22 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     if chosen.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device {device!r} was asked for but CUDA is not available here: use 'auto' or 'cpu'")
     return chosen
+
+
+@contextmanager
+def cpu_threads(count: int | None) -> Iterator[None]:
+    """Run torch CPU ops on ``count`` threads, restoring the process setting afterwards.
+
+    A per-click decode is a few small convolutions: on a busy 2-core machine
+    two OpenMP threads waiting for each other made it 1-2 s instead of 40 ms
+    (measured, see benchmarks/RESULTS.md), so the segmenter uses one.
+    """
+    if count is None:
+        yield
+        return
+    previous = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)

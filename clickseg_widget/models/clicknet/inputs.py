@@ -14,6 +14,8 @@ from typing import Iterable, Sequence
 import cv2
 import numpy as np
 
+from ..grabcut import run_grabcut
+
 # RGB statistics of natural photos; the network was trained with these.
 RGB_MEAN = np.array([0.485, 0.456, 0.406], np.float32)
 RGB_STD = np.array([0.229, 0.224, 0.225], np.float32)
@@ -73,8 +75,8 @@ def _placement(window: Window, image_size: tuple[int, int], size: int):
     if ix1 <= ix0 or iy1 <= iy0:
         return None
     sx, sy = size / window.width, size / window.height
-    ox0 = min(size - 1, int(round((ix0 - window.x0) * sx)))
-    oy0 = min(size - 1, int(round((iy0 - window.y0) * sy)))
+    ox0 = min(size - 1, max(0, int(round((ix0 - window.x0) * sx))))
+    oy0 = min(size - 1, max(0, int(round((iy0 - window.y0) * sy))))
     ox1 = min(size, max(ox0 + 1, int(round((ix1 - window.x0) * sx))))
     oy1 = min(size, max(oy0 + 1, int(round((iy1 - window.y0) * sy))))
     return (ix0, iy0, ix1, iy1), (ox0, oy0, ox1, oy1)
@@ -164,8 +166,28 @@ def colour_likelihood(crop: np.ndarray, box: np.ndarray, valid: np.ndarray) -> n
     return (fg / (fg + bg))[bins].astype(np.float32)
 
 
-def encoder_input(crop: np.ndarray, extremes_crop: np.ndarray, valid: np.ndarray, sigma: float) -> np.ndarray:
-    """CHW float32: normalised RGB, extreme-point heatmap, colour likelihood, inside-image flag."""
+def grabcut_cue(crop: np.ndarray, extremes_crop: np.ndarray, iterations: int) -> np.ndarray:
+    """GrabCut's answer on the crop (1 object, 0 background), seeded like the ``grabcut`` backend.
+
+    Graph cuts give the from-scratch network what a few minutes of CPU
+    training cannot teach it: region coherence and edges of this very image.
+    Computed once per object crop, so corrective clicks do not pay for it.
+    """
+    size = crop.shape[0]
+    labels = np.full((size, size), cv2.GC_BGD, np.uint8)
+    bx0, by0 = np.clip(np.floor(extremes_crop.min(axis=0)).astype(int), 0, size - 1)
+    bx1, by1 = np.clip(np.ceil(extremes_crop.max(axis=0)).astype(int), 0, size - 1)
+    labels[by0 : by1 + 1, bx0 : bx1 + 1] = cv2.GC_PR_FGD
+    for x, y in np.clip(np.round(extremes_crop), 0, size - 1).astype(int):
+        labels[y, x] = cv2.GC_FGD
+    labels = run_grabcut(cv2.cvtColor(crop, cv2.COLOR_RGB2BGR), labels, iterations)
+    return np.isin(labels, (cv2.GC_FGD, cv2.GC_PR_FGD)).astype(np.float32)
+
+
+def encoder_input(
+    crop: np.ndarray, extremes_crop: np.ndarray, valid: np.ndarray, sigma: float, cue: np.ndarray | None = None
+) -> np.ndarray:
+    """CHW float32: normalised RGB, extreme-point heatmap, colour likelihood, inside-image flag[, GrabCut cue]."""
     size = crop.shape[0]
     rgb = (crop.astype(np.float32) / 255.0 - RGB_MEAN) / RGB_STD
     rgb[~valid] = 0.0
@@ -175,10 +197,12 @@ def encoder_input(crop: np.ndarray, extremes_crop: np.ndarray, valid: np.ndarray
         colour_likelihood(crop, extremes_crop, valid),
         valid.astype(np.float32),
     ]
+    if cue is not None:
+        channels.append(cue.astype(np.float32))
     return np.stack(channels).astype(np.float32)
 
 
-ENCODER_CHANNELS = 6
+ENCODER_CHANNELS = 6  # without the optional GrabCut cue
 
 
 def click_maps(

@@ -1,11 +1,11 @@
 """ClickNet: a heavy encoder run once per object crop, a light decoder run per click.
 
 The split follows SAM/MobileSAM (encode once, decode per prompt) with RITM's
-click encoding: the encoder sees the crop, the extreme-point heatmap and a
-colour cue; the decoder sees the cached encoder features plus disk maps of
+click encoding: the encoder sees the crop, the extreme-point heatmap and
+colour and GrabCut cues; the decoder sees the cached encoder features plus disk maps of
 positive/negative/boundary clicks and the previous mask, at quarter
-resolution where convolutions are cheap, with one half-resolution skip to
-recover edges.
+resolution where convolutions are cheap, with a half-resolution skip to recover
+edges.  Sized for training from scratch on a shared 2-core CPU.
 """
 from __future__ import annotations
 
@@ -29,7 +29,12 @@ class ClickNetConfig:
     widths: tuple[int, ...] = (24, 48, 96, 128)
     feature_width: int = 64
     decoder_width: int = 48
-    refine_width: int = 24
+    refine_width: int = 16
+    grabcut_iterations: int = 0  # > 0: GrabCut's mask on the crop is an extra encoder input
+
+    @property
+    def encoder_channels(self) -> int:
+        return ENCODER_CHANNELS + (1 if self.grabcut_iterations > 0 else 0)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -46,24 +51,20 @@ class ClickNetConfig:
         return cls(**values)
 
 
-def conv_bn(cin: int, cout: int, stride: int = 1, dilation: int = 1) -> nn.Sequential:
-    return nn.Sequential(
-        nn.Conv2d(cin, cout, 3, stride, padding=dilation, dilation=dilation, bias=False),
-        nn.BatchNorm2d(cout),
-        nn.ReLU(inplace=True),
-    )
+def conv_bn(cin: int, cout: int, stride: int = 1, dilation: int = 1, norm: bool = True) -> nn.Sequential:
+    """3x3 conv + BatchNorm + ReLU, or conv with bias + ReLU when ``norm`` is off."""
+    conv = nn.Conv2d(cin, cout, 3, stride, padding=dilation, dilation=dilation, bias=not norm)
+    layers = [conv, nn.BatchNorm2d(cout)] if norm else [conv]
+    return nn.Sequential(*layers, nn.ReLU(inplace=True))
 
 
 class Residual(nn.Module):
     """Two 3x3 convs with a skip: trains from scratch without a pretrained start."""
 
-    def __init__(self, width: int, dilation: int = 1) -> None:
+    def __init__(self, width: int, dilation: int = 1, norm: bool = True) -> None:
         super().__init__()
-        self.body = nn.Sequential(
-            conv_bn(width, width, dilation=dilation),
-            nn.Conv2d(width, width, 3, padding=dilation, dilation=dilation, bias=False),
-            nn.BatchNorm2d(width),
-        )
+        conv = nn.Conv2d(width, width, 3, padding=dilation, dilation=dilation, bias=not norm)
+        self.body = nn.Sequential(conv_bn(width, width, dilation=dilation, norm=norm), conv, *([nn.BatchNorm2d(width)] if norm else []))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return F.relu(x + self.body(x))
@@ -75,7 +76,7 @@ class Encoder(nn.Module):
     def __init__(self, config: ClickNetConfig) -> None:
         super().__init__()
         w1, w2, w3, w4 = config.widths
-        self.stage1 = nn.Sequential(conv_bn(ENCODER_CHANNELS, w1, 2), conv_bn(w1, w1))
+        self.stage1 = nn.Sequential(conv_bn(config.encoder_channels, w1, 2), conv_bn(w1, w1))
         self.stage2 = nn.Sequential(conv_bn(w1, w2, 2), Residual(w2))
         self.stage3 = nn.Sequential(conv_bn(w2, w3, 2), Residual(w3), Residual(w3, dilation=2))
         self.stage4 = nn.Sequential(conv_bn(w3, w4, 2), Residual(w4), Residual(w4, dilation=2))
@@ -98,15 +99,22 @@ class Encoder(nn.Module):
 
 
 class Decoder(nn.Module):
-    """Per-click step: click maps meet the cached features at quarter resolution."""
+    """Per-click step: click maps meet the cached features at quarter resolution.
+
+    No BatchNorm here: during training every decoder pass of a batch shares
+    one click round (all with or all without a previous mask), so batch
+    statistics normalised the previous-mask signal away, and with running
+    statistics at inference a previous mask wrecked the output (measured:
+    IoU 0.91 -> 0.03 on the first corrective click).
+    """
 
     def __init__(self, config: ClickNetConfig) -> None:
         super().__init__()
         clicks = len(CLICK_CHANNELS)
         d, f, w1, r = config.decoder_width, config.feature_width, config.widths[0], config.refine_width
-        self.click_encoder = nn.Sequential(conv_bn(clicks, 16, 2), conv_bn(16, 32, 2))
-        self.body = nn.Sequential(conv_bn(f + 32, d), Residual(d, dilation=2), Residual(d, dilation=4))
-        self.refine = nn.Sequential(conv_bn(d + w1 + clicks, r), conv_bn(r, r))
+        self.click_encoder = nn.Sequential(conv_bn(clicks, 16, 2, norm=False), conv_bn(16, 32, 2, norm=False))
+        self.body = nn.Sequential(conv_bn(f + 32, d, norm=False), Residual(d, dilation=2, norm=False))
+        self.refine = nn.Sequential(conv_bn(d + w1 + clicks, r, norm=False), conv_bn(r, r, norm=False))
         self.head = nn.Conv2d(r, 1, 1)
 
     def forward(self, skip: torch.Tensor, features: torch.Tensor, clicks: torch.Tensor) -> torch.Tensor:
@@ -124,11 +132,11 @@ class ClickNet(nn.Module):
         self.encoder = Encoder(self.config)
         self.decoder = Decoder(self.config)
 
-    def encode(self, image_maps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(N, ENCODER_CHANNELS, S, S)`` -> cacheable features."""
+    def encode(self, image_maps: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """``(N, config.encoder_channels, S, S)`` -> cacheable features."""
         return self.encoder(image_maps)
 
-    def decode(self, features: tuple[torch.Tensor, torch.Tensor], click_maps: torch.Tensor) -> torch.Tensor:
+    def decode(self, features: tuple[torch.Tensor, ...], click_maps: torch.Tensor) -> torch.Tensor:
         """Cached features + ``(N, len(CLICK_CHANNELS), S, S)`` -> logits ``(N, 1, S, S)``."""
         return self.decoder(*features, click_maps)
 

@@ -39,6 +39,11 @@ def save_weights(model: ClickNet, path: str | Path, provenance: dict | None = No
 def read_metadata(path: str | Path) -> dict:
     """Format, config and provenance of a weights file, decoded from its JSON strings."""
     path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"ClickNet weights not found at {path}: pass weights=PATH, or create them with "
+            "`clickseg train ../shared/data/coco_mval --out PATH`"
+        )
     try:
         with safe_open(str(path), framework="pt") as handle:
             metadata = handle.metadata() or {}
@@ -55,11 +60,6 @@ def read_metadata(path: str | Path) -> dict:
 def load_weights(path: str | Path | None = None, device: torch.device | str = "cpu") -> tuple[ClickNet, dict]:
     """Build the network the file describes and load its tensors; returns ``(model in eval mode, metadata)``."""
     path = Path(path) if path is not None else DEFAULT_WEIGHTS
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"ClickNet weights not found at {path}: pass weights=PATH, or create them with "
-            "`clickseg train ../shared/data/coco_mval --out PATH`"
-        )
     metadata = read_metadata(path)
     try:
         config = ClickNetConfig.from_dict(metadata["config"])

@@ -1,0 +1,146 @@
+"""The ``torch`` backend: ClickNet behind the ``Segmenter`` interface.
+
+``prepare`` only decodes the image: the object is unknown until the extreme
+points arrive.  The first ``predict`` for an object crops around them and
+runs the encoder once; its features are cached in ``ImageContext.features``
+under the crop window, so every corrective click on that object runs only
+the decoder.
+"""
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import torch
+
+from ...clicks import Click, ClickKind
+from ..base import ImageContext, Prediction, Segmenter
+from .device import cpu_threads, resolve_device
+from .inputs import Window, click_maps, crop_square, encoder_input, grabcut_cue, object_window, paste_back, valid_region
+from .weights import DEFAULT_WEIGHTS, load_weights
+
+OBJECTS_PER_IMAGE = 4  # encoder features kept per image (objects labelled one after another)
+OUTSIDE_LOGIT = -20.0  # outside the object crop the answer is a confident "background"
+
+
+class ClickNetSegmenter(Segmenter):
+    name = "torch"
+
+    def __init__(
+        self,
+        weights: str | Path | None = None,
+        device: str | torch.device = "auto",
+        cache_size: int = 8,
+        threads: int | None = 1,
+        cue_size: int | None = None,
+        flip_average: bool = False,
+    ) -> None:
+        """``threads``: torch CPU threads per call (None keeps the process setting); ignored on CUDA.
+
+        ``cue_size``: side of the crop GrabCut sees for the classical input cue
+        (None: the network's crop size, as in training); the cue is shrunk to
+        the network's crop afterwards.  ``flip_average``: also run the mirrored
+        crop and average the logits (test-time augmentation, about twice the cost).
+        """
+        super().__init__(cache_size=cache_size)
+        self.cue_size = cue_size
+        self.flip_average = flip_average
+        self.device = resolve_device(device)
+        self.threads = threads if self.device.type == "cpu" else None
+        self.weights_path = Path(weights) if weights is not None else DEFAULT_WEIGHTS
+        self.model, self.metadata = load_weights(self.weights_path, self.device)
+
+    @property
+    def config(self):
+        return self.model.config
+
+    def encode(self, image: np.ndarray) -> dict[str, Any]:
+        return {"clicknet_crops": OrderedDict()}
+
+    def segment(self, context: ImageContext, clicks: list[Click], previous: np.ndarray | None) -> Prediction:
+        start = time.perf_counter()
+        size = self.config.crop_size
+        extremes = np.array([[c.x, c.y] for c in clicks[:4]], np.float32)
+        window = object_window(extremes, self.config.margin)
+        features, encode_ms = self._features(context, window, extremes)
+        points = {kind: [] for kind in (ClickKind.POSITIVE, ClickKind.NEGATIVE, ClickKind.BOUNDARY)}
+        for click in clicks[4:]:
+            points[click.kind].append(tuple(window.to_crop([click.x, click.y], size)[0]))
+        previous_crop = None
+        if previous is not None:
+            previous_crop = crop_square(previous.astype(np.float32), window, size, cv2.INTER_LINEAR) >= 0.5
+        maps = click_maps(
+            points[ClickKind.POSITIVE], points[ClickKind.NEGATIVE], points[ClickKind.BOUNDARY], previous_crop, size, self.config.click_radius
+        )
+        decode_start = time.perf_counter()
+        with torch.inference_mode(), cpu_threads(self.threads):
+            logits = self.model.decode(features, self._batch(maps)).float().cpu().numpy()
+        logits = (logits[0, 0] + logits[1, 0, :, ::-1]) / 2.0 if self.flip_average else logits[0, 0]
+        decode_ms = (time.perf_counter() - decode_start) * 1000.0
+        probability = _sigmoid_inplace(paste_back(logits, window, context.size, fill=OUTSIDE_LOGIT))
+        timings = {"encode_ms": encode_ms, "decode_ms": decode_ms, "clicknet_ms": (time.perf_counter() - start) * 1000.0}
+        return Prediction.from_probability(probability, timings)
+
+    def _features(self, context: ImageContext, window: Window, extremes: np.ndarray):
+        """Encoder features for this object crop, computed once and cached on the context."""
+        cache: OrderedDict = context.features.setdefault("clicknet_crops", OrderedDict())
+        key = window.key()
+        if key in cache:
+            cache.move_to_end(key)
+            return cache[key], 0.0
+        start = time.perf_counter()
+        size = self.config.crop_size
+        crop = crop_square(context.image, window, size)
+        valid = valid_region(window, context.size, size)
+        extremes_crop = window.to_crop(extremes, size)
+        cue = None
+        if self.config.grabcut_iterations > 0:
+            cue = self._grabcut_cue(context.image, window, extremes)
+        maps = encoder_input(crop, extremes_crop, valid, self.config.extreme_sigma, cue)
+        with torch.inference_mode(), cpu_threads(self.threads):
+            features = self.model.encode(self._batch(maps))
+        cache[key] = features
+        while len(cache) > OBJECTS_PER_IMAGE:
+            cache.popitem(last=False)
+        return features, (time.perf_counter() - start) * 1000.0
+
+    def _batch(self, maps: np.ndarray) -> torch.Tensor:
+        """One crop as a batch; with ``flip_average`` its mirror image as the second sample."""
+        batch = np.stack([maps, maps[:, :, ::-1]]) if self.flip_average else maps[None]
+        return torch.from_numpy(np.ascontiguousarray(batch)).to(self.device)
+
+    def _grabcut_cue(self, image: np.ndarray, window: Window, extremes: np.ndarray) -> np.ndarray:
+        size = self.config.crop_size
+        cue_size = self.cue_size or size
+        crop = crop_square(image, window, cue_size)
+        cue = grabcut_cue(crop, window.to_crop(extremes, cue_size), self.config.grabcut_iterations)
+        if cue_size != size:
+            cue = cv2.resize(cue, (size, size), interpolation=cv2.INTER_AREA)
+        return cue
+
+    def forget_features(self) -> None:
+        """Drop cached encoder features (after the weights changed, e.g. by ``fine_tune``)."""
+        for context in self._cache.values():
+            context.features.get("clicknet_crops", {}).clear()
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "backend": self.name,
+            "device": str(self.device),
+            "weights": str(self.weights_path),
+            "config": self.config.to_dict(),
+            "provenance": self.metadata.get("provenance", {}),
+        }
+
+
+def _sigmoid_inplace(logits: np.ndarray) -> np.ndarray:
+    """Logits -> probabilities without temporaries: an 8000x8000 map is 256 MB per copy."""
+    np.clip(logits, -30.0, 30.0, out=logits)
+    np.negative(logits, out=logits)
+    np.exp(logits, out=logits)
+    logits += 1.0
+    return np.reciprocal(logits, out=logits)
