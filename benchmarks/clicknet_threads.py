@@ -11,35 +11,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import time
 from pathlib import Path
 
-from clickseg_widget.evaluation.clicker import Clicker
-from clickseg_widget.evaluation.datasets import load_mask, load_samples
-from clickseg_widget.evaluation.metrics import percentiles
+from clickseg_widget.evaluation.datasets import load_samples
 from clickseg_widget.models.clicknet import ClickNetSegmenter
-
-
-def measure(segmenter: ClickNetSegmenter, samples, clicks_per_object: int) -> tuple[list[float], list[float]]:
-    first, corrective = [], []
-    for sample in samples:
-        truth, ignore = load_mask(sample.mask_path)
-        clicker = Clicker(truth, ignore)
-        clicks = clicker.extreme_clicks()
-        segmenter.clear_cache()
-        start = time.perf_counter()
-        prediction = segmenter.predict(segmenter.prepare(sample.image_path), clicks)
-        first.append((time.perf_counter() - start) * 1000)
-        context = segmenter.prepare(sample.image_path)
-        for _ in range(clicks_per_object):
-            click = clicker.next_click(prediction.mask)
-            if click is None:
-                break
-            clicks.append(click)
-            start = time.perf_counter()
-            prediction = segmenter.predict(context, clicks, prediction)
-            corrective.append((time.perf_counter() - start) * 1000)
-    return first, corrective
+from clickseg_widget.serving.profiling import profile_latency
 
 
 def main() -> None:
@@ -52,12 +28,12 @@ def main() -> None:
     samples = load_samples(args.data_dir, args.limit)
     for threads in args.threads:
         segmenter = ClickNetSegmenter(device="cpu", threads=threads)
-        first, corrective = measure(segmenter, samples, args.clicks)
-        f, c = percentiles(first), percentiles(corrective)
+        summary = profile_latency(segmenter, samples, args.clicks).summary()
+        f, c = summary["first_mask"], summary["corrective"]
         load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
         print(
             f"| {threads} | {f['p50']:.0f} / {f['p90']:.0f} | {c['p50']:.1f} / {c['p90']:.1f} | "
-            f"{len(corrective)} | {load} |"
+            f"{summary['corrective_clicks']} | {load} |"
         )
 
 

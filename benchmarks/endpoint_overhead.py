@@ -27,7 +27,7 @@ from clickseg_widget.evaluation.clicker import Clicker
 from clickseg_widget.evaluation.datasets import load_mask, load_samples
 from clickseg_widget.models.endpoint import EndpointSegmenter
 from clickseg_widget.models.registry import get_segmenter
-from clickseg_widget.serving.cli import parse_options
+from clickseg_widget.models.registry import parse_backend_options
 from clickseg_widget.serving.profiling import LatencyProfile, latency_table
 from clickseg_widget.serving.server import ServerProcess
 
@@ -82,7 +82,7 @@ def main() -> None:
     parser.add_argument("--clicks", type=int, default=5, help="corrective clicks per object")
     args = parser.parse_args()
     samples = load_samples(args.data_dir, args.limit)
-    options = parse_options(args.option)
+    options = parse_backend_options(args.option)
 
     local_segmenter = get_segmenter(args.backend, **options)
     local = LatencyProfile(f"{args.backend}, in-process")

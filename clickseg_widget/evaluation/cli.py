@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..models.registry import available, get_segmenter
+from ..models.registry import available, get_segmenter, parse_backend_options
 from .clicker import MODES
 from .datasets import load_samples
 from .runner import evaluate
@@ -26,7 +26,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    segmenter = get_segmenter(args.backend, **_options(args.backend_option))
+    segmenter = get_segmenter(args.backend, **parse_backend_options(args.backend_option, "--backend-option"))
     samples = load_samples(args.data_dir, args.limit)
     report = evaluate(
         segmenter,
@@ -41,15 +41,3 @@ def run(args: argparse.Namespace) -> int:
     print(json.dumps(report.to_json()) if args.json else report.table())
     return 0
 
-
-def _options(pairs: list[str]) -> dict[str, object]:
-    options: dict[str, object] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise ValueError(f"--backend-option {pair!r} must look like KEY=VALUE")
-        try:
-            options[key] = json.loads(value)
-        except json.JSONDecodeError:
-            options[key] = value
-    return options

@@ -5,6 +5,7 @@ backend never imports torch or boto3 for the others.
 """
 from __future__ import annotations
 
+import json
 from typing import Any, Callable
 
 from .base import Segmenter
@@ -40,6 +41,20 @@ def get_segmenter(name: str | Segmenter = "default", **options: Any) -> Segmente
     if target not in _FACTORIES:
         raise ValueError(f"unknown segmentation backend {name!r}: choose one of {', '.join(available())}")
     return _FACTORIES[target](**options)
+
+
+def parse_backend_options(pairs: list[str], flag: str = "--option") -> dict[str, Any]:
+    """``KEY=VALUE`` pairs from a command line; values are JSON when they parse (numbers, booleans), else strings."""
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        key, separator, value = pair.partition("=")
+        if not separator or not key:
+            raise ValueError(f"{flag} {pair!r} must look like KEY=VALUE, e.g. weights=clicknet.safetensors")
+        try:
+            options[key] = json.loads(value)
+        except json.JSONDecodeError:
+            options[key] = value
+    return options
 
 
 def _grabcut(**options: Any) -> Segmenter:

@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 import argparse
-import json
-from typing import Any
 
+from ..models.registry import parse_backend_options
 from .handler import DEFAULT_IMAGE_CACHE, load_serving_model
 from .server import DEFAULT_THREADS
 
@@ -27,20 +26,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.cache_size is not None and args.cache_size < 1:
         raise ValueError("--cache-size must be at least 1")
-    model = load_serving_model(args.model_dir, backend=args.backend, options_override=parse_options(args.option), cache_size=args.cache_size)
+    model = load_serving_model(args.model_dir, backend=args.backend, options_override=parse_backend_options(args.option), cache_size=args.cache_size)
     serve(create_app(model, args.endpoint_name), host=args.host, port=args.port, threads=args.threads)
     return 0
 
-
-def parse_options(pairs: list[str]) -> dict[str, Any]:
-    """``KEY=VALUE`` pairs; values are JSON when they parse (numbers, booleans), else strings."""
-    options: dict[str, Any] = {}
-    for pair in pairs:
-        key, separator, value = pair.partition("=")
-        if not separator or not key:
-            raise ValueError(f"--option {pair!r} must look like KEY=VALUE, e.g. weights=clicknet.safetensors")
-        try:
-            options[key] = json.loads(value)
-        except json.JSONDecodeError:
-            options[key] = value
-    return options
