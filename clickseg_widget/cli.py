@@ -29,9 +29,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     module = importlib.import_module(COMMANDS[args.command][0])
     try:
         return int(module.run(args) or 0)
-    except (ValueError, FileNotFoundError) as err:
+    except Exception as err:
+        if not _is_user_facing(err):
+            raise
         print(f"clickseg {args.command}: error: {err}", file=sys.stderr)
         return 2
+
+
+def _is_user_facing(err: Exception) -> bool:
+    """Bad input, files, AWS answers and our own service errors get one line, not a traceback."""
+    if isinstance(err, (ValueError, OSError, RuntimeError)):
+        return True
+    return type(err).__module__.startswith(("botocore", "boto3"))
 
 
 if __name__ == "__main__":

@@ -151,3 +151,11 @@ def test_benchmark_root_prefers_the_environment_then_looks_upwards(tmp_path, mon
     assert benchmark_root(notebooks) == shared_data.resolve()
     with pytest.raises(FileNotFoundError, match="CLICKSEG_SHARED_DATA"):
         benchmark_root(tmp_path)
+
+
+def test_cli_reports_aws_and_file_errors_in_one_line(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "clickseg_widget.cli", "groundtruth", "report", str(tmp_path / "no-such-job")],
+        capture_output=True, text=True,
+    )
+    assert result.returncode == 2 and "Traceback" not in result.stderr and "error:" in result.stderr

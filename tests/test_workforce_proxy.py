@@ -185,3 +185,16 @@ def test_mask_is_a_real_array_not_a_placeholder(env, sample):
     everything = np.ones_like(truth)
     valid = ~ignore
     assert (everything & truth & valid).sum() / ((everything | truth) & valid).sum() < 0.5
+
+
+def test_s3_images_only_from_the_allowed_prefixes(env, sample):
+    clicks = Clicker(sample[1], sample[2]).extreme_clicks()
+    env.delenv("ALLOWED_S3_PREFIXES", raising=False)
+    refused = post(request({"s3_uri": "s3://someone-elses-bucket/secret.png"}, clicks))
+    assert refused["statusCode"] == 403
+    assert json.loads(refused["body"])["error"]["code"] == "s3_uri_not_allowed"
+    env.setenv("ALLOWED_S3_PREFIXES", "s3://labeling-images/input")
+    sibling = post(request({"s3_uri": "s3://labeling-images/input-private/x.png"}, clicks))
+    assert sibling["statusCode"] == 403  # a prefix is a folder, not a string start
+    allowed = post(request({"s3_uri": "s3://labeling-images/input/x.png"}, clicks))
+    assert allowed["statusCode"] != 403  # forwarded: the local endpoint then fails to read S3, which is fine here

@@ -70,6 +70,7 @@ class Clicker:
         y, x = np.unravel_index(int(np.argmax(depth)), depth.shape)
         region = missed if positive else spurious
         if self.mode == "boundary":
+            self.clicked[y, x] = True  # else an unfixed error would snap to the same boundary click again
             x, y = self._nearest_boundary(x, y)
             kind = ClickKind.BOUNDARY
         else:

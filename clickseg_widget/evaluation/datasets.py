@@ -65,7 +65,7 @@ def load_samples(root: str | Path, limit: int | None = None) -> list[Sample]:
         samples.append(Sample(stem, image_path, mask_path))
     if not samples:
         raise FileNotFoundError(f"{masks_dir} holds no masks")
-    return samples[:limit] if limit else samples
+    return samples if limit is None else samples[:limit]
 
 
 def load_mask(path: str | Path) -> tuple[np.ndarray, np.ndarray]:

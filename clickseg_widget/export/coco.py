@@ -9,14 +9,20 @@ import numpy as np
 from pycocotools import mask as mask_utils
 
 from ..io.atomic import atomic_write_json
-from .png import _as_binary
+from .png import as_binary
+
+
+def _encode(mask: np.ndarray) -> dict[str, Any]:
+    return mask_utils.encode(np.asfortranarray(as_binary(mask).astype(np.uint8)))
+
+
+def _json_rle(rle: dict[str, Any]) -> dict[str, Any]:
+    return {"size": [int(v) for v in rle["size"]], "counts": rle["counts"].decode("ascii")}
 
 
 def mask_to_rle(mask: np.ndarray) -> dict[str, Any]:
     """Compressed COCO RLE with ``counts`` as a str (JSON-ready)."""
-    binary = np.asfortranarray(_as_binary(mask).astype(np.uint8))
-    rle = mask_utils.encode(binary)
-    return {"size": [int(v) for v in rle["size"]], "counts": rle["counts"].decode("ascii")}
+    return _json_rle(_encode(mask))
 
 
 def rle_to_mask(rle: dict[str, Any]) -> np.ndarray:
@@ -44,22 +50,21 @@ def rle_to_mask(rle: dict[str, Any]) -> np.ndarray:
 
 def mask_bbox(mask: np.ndarray) -> list[float]:
     """``[x, y, width, height]`` of the mask's pixels, COCO's convention."""
-    rle = mask_utils.encode(np.asfortranarray(_as_binary(mask).astype(np.uint8)))
-    return [float(v) for v in mask_utils.toBbox(rle)]
+    return [float(v) for v in mask_utils.toBbox(_encode(mask))]
 
 
 def coco_annotation(
     mask: np.ndarray, image_id: int, annotation_id: int, category_id: int, **extra: Any
 ) -> dict[str, Any]:
-    """One COCO instance annotation with RLE segmentation, bbox and area."""
-    binary = _as_binary(mask)
+    """One COCO instance annotation with RLE segmentation, bbox and area (one encode)."""
+    rle = _encode(mask)
     return {
         "id": int(annotation_id),
         "image_id": int(image_id),
         "category_id": int(category_id),
-        "segmentation": mask_to_rle(binary),
-        "area": int(np.count_nonzero(binary)),
-        "bbox": mask_bbox(binary),
+        "segmentation": _json_rle(rle),
+        "area": int(mask_utils.area(rle)),
+        "bbox": [float(v) for v in mask_utils.toBbox(rle)],
         "iscrowd": 0,
         **extra,
     }

@@ -11,7 +11,7 @@ from ..io.atomic import atomic_write_bytes
 
 
 def mask_to_png_bytes(mask: np.ndarray) -> bytes:
-    mask = _as_binary(mask)
+    mask = as_binary(mask)
     buffer = io.BytesIO()
     Image.fromarray(mask.astype(np.uint8) * 255, mode="L").save(buffer, format="PNG", optimize=True)
     return buffer.getvalue()
@@ -26,7 +26,7 @@ def load_mask_png(path: str | os.PathLike) -> np.ndarray:
         return np.asarray(img.convert("L")) > 127
 
 
-def _as_binary(mask: np.ndarray) -> np.ndarray:
+def as_binary(mask: np.ndarray) -> np.ndarray:
     mask = np.asarray(mask)
     if mask.ndim != 2:
         raise ValueError(f"a mask must be a 2-D HxW array, got shape {mask.shape}")

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .png import _as_binary
+from .png import as_binary
 
 
 @dataclass
@@ -23,7 +23,7 @@ class Polygon:
 
 def mask_to_polygons(mask: np.ndarray, tolerance: float = 1.0, min_area: float = 4.0) -> list[Polygon]:
     """Simplify contours with Douglas-Peucker (``tolerance`` in pixels); tiny specks are dropped."""
-    binary = _as_binary(mask).astype(np.uint8)
+    binary = as_binary(mask).astype(np.uint8)
     contours, hierarchy = cv2.findContours(binary, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
     if hierarchy is None:
         return []

@@ -138,5 +138,8 @@ def choose_threshold(scores: Sequence[float], ious: Sequence[float], target: flo
     if best < len(order) and sorted_scores[best] == threshold:
         admitted = sorted_scores >= threshold
         if running[int(admitted.sum()) - 1] < target:
+            above = int((sorted_scores > threshold).sum())
+            if above < max(1, min_support) or running[above - 1] < target:
+                return float("inf")  # the tie cannot be split: no threshold keeps the rules
             return float(np.nextafter(threshold, np.inf))
     return float(threshold)

@@ -120,7 +120,7 @@ def read_iterations(
         result = JobIterations(sorted(per_iteration.values(), key=lambda c: c.iteration), "job folder", has_boxes, notes, skipped)
         result.human_object_ids = dict(human_ids)
         if not auto_files:
-            _place_unseen_machine_labels(folder, result, counters, lenient)
+            _place_unseen_machine_labels(folder, result, counters, lenient, attribute)
         return _warned(result)
     return _warned(_fallback(folder, counters, lenient, attribute, notes, skipped))
 
@@ -172,11 +172,13 @@ def _consolidated(folder: JobFolder, relative: str, lenient: bool, skipped: list
             skipped.append(error)
 
 
-def _place_unseen_machine_labels(folder, result: JobIterations, counters, lenient) -> None:
+def _place_unseen_machine_labels(folder, result: JobIterations, counters, lenient, attribute) -> None:
     """No active-learning files: machine labels known only in total go to the last iteration."""
     machine = None
     if folder.exists(OUTPUT_MANIFEST):
-        objects = read_output_manifest(folder, lenient=lenient).objects
+        manifest = read_output_manifest(folder, attribute=attribute, lenient=lenient)
+        result.skipped.extend(manifest.skipped)
+        objects = manifest.objects
         machine = sum(not item.human for item in objects)
         boxes = sum(item.box_count for item in objects if not item.human)
     elif counters is not None:

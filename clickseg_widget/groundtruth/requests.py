@@ -44,6 +44,8 @@ def price_to_usd(price: str | float | Decimal) -> dict[str, int]:
         amount = Decimal(str(price))
     except InvalidOperation:
         raise ValueError(f"worker price {price!r} is not a number of dollars") from None
+    if not amount.is_finite():
+        raise ValueError(f"worker price {price!r} is not a number of dollars")
     tenths = amount * 1000
     if amount < 0 or tenths != tenths.to_integral_value():
         raise ValueError(f"worker price {price!r} must be non-negative with at most 3 decimals (tenths of a cent)")

@@ -156,6 +156,7 @@ class EndpointSegmenter(Segmenter):
     def _explain(self, err: Exception) -> Exception:
         """Turn a botocore failure into an ``EndpointError`` with the cause and the fix."""
         from botocore.exceptions import (
+            BotoCoreError,
             ClientError,
             ConnectTimeoutError,
             EndpointConnectionError,
@@ -178,6 +179,8 @@ class EndpointSegmenter(Segmenter):
             )
         if isinstance(err, EndpointConnectionError):
             return EndpointError(f"cannot connect to endpoint {name!r} at {err.kwargs.get('endpoint_url')}: is the server running and the URL right?")
+        if isinstance(err, BotoCoreError):  # e.g. the connection closed mid-request, TLS failures
+            return EndpointError(f"calling endpoint {name!r} failed ({err}): check the server and the network, then retry")
         if not isinstance(err, ClientError):
             return err
         error = err.response.get("Error", {})

@@ -41,6 +41,11 @@ def create_app(model: ServingModel, endpoint_names: Iterable[str] | None = None)
     def invoke_endpoint(name: str) -> Response:
         if allowed is not None and name not in allowed:
             return _aws_error(400, "ValidationError", f"Endpoint {name} of account {LOCAL_ACCOUNT} not found.")
+        declared = request.content_length or 0
+        if declared > MAX_INVOKE_PAYLOAD_BYTES:  # refuse before reading the body into memory
+            return _aws_error(
+                413, "ValidationError", f"Request body is {declared} bytes; InvokeEndpoint accepts at most {MAX_INVOKE_PAYLOAD_BYTES}."
+            )
         body = request.get_data()
         if len(body) > MAX_INVOKE_PAYLOAD_BYTES:
             return _aws_error(

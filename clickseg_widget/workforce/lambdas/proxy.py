@@ -10,7 +10,10 @@ worth retrying, 4xx are not.
 Environment: ``ENDPOINT_NAME`` (required); ``ALLOWED_ORIGINS`` (comma list,
 default ``*``: the worker portal's origin differs per workforce);
 ``MODEL_TIMEOUT_S`` (default 25, inside API Gateway's 29 s limit);
-``SAGEMAKER_RUNTIME_URL`` (only to point at ``clickseg serve`` locally).
+``SAGEMAKER_RUNTIME_URL`` (only to point at ``clickseg serve`` locally);
+``ALLOWED_S3_PREFIXES`` (comma list of ``s3://bucket/prefix``): the only places
+an ``s3_uri`` image may come from.  The API is public to the worker page, so
+without this list anyone could make the endpoint read whatever its role can.
 """
 from __future__ import annotations
 
@@ -43,9 +46,17 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         return _error(500, "proxy_misconfigured", "the proxy has no ENDPOINT_NAME: set it in the stack's EndpointName parameter", cors)
     try:
         body = _body_bytes(event)
-        parse_request(body)
+        request = parse_request(body)
     except SchemaError as err:
         return _error(err.status, err.code, str(err), cors)
+    s3_uri = request.image.s3_uri
+    if s3_uri is not None and not any(s3_uri.startswith(prefix) for prefix in _allowed_s3_prefixes()):
+        return _error(
+            403, "s3_uri_not_allowed",
+            "this proxy reads s3:// images only under its ALLOWED_S3_PREFIXES (the stack's ImageS3Prefixes parameter): "
+            "add the images' prefix there, or send the image bytes",
+            cors,
+        )
     try:
         answer = _client().invoke_endpoint(
             EndpointName=endpoint_name, Body=body, ContentType=JSON_CONTENT_TYPE, Accept=JSON_CONTENT_TYPE
@@ -58,6 +69,11 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         "headers": {**cors, "Content-Type": JSON_CONTENT_TYPE},
         "body": answer["Body"].read().decode("utf-8"),
     }
+
+
+def _allowed_s3_prefixes() -> list[str]:
+    prefixes = [p.strip() for p in os.environ.get("ALLOWED_S3_PREFIXES", "").split(",") if p.strip()]
+    return [p if p.endswith("/") else p + "/" for p in prefixes]  # s3://b/in must not admit s3://b/input-secret
 
 
 def _body_bytes(event: dict[str, Any]) -> bytes:
