@@ -290,3 +290,25 @@ def test_fine_tune_checks_its_inputs(shipped):
         fine_tune(shipped, [np.zeros((10, 10, 3), np.uint8)], [])
     with pytest.raises(ValueError, match="does not match image shape"):
         fine_tune(shipped, [np.zeros((10, 10, 3), np.uint8)], [np.ones((5, 5), bool)])
+
+
+def test_fine_tuning_holds_the_segmenter_lock(shared_data, monkeypatch):
+    """A widget's worker thread must not predict while the weights change."""
+    import threading
+
+    import clickseg_widget.models.clicknet.finetune as finetune_module
+    from clickseg_widget.models.clicknet.train import TrainHistory
+
+    segmenter = ClickNetSegmenter(device="cpu")
+    other_thread_got_it = []
+
+    def training_step(model, crops, settings, device):
+        probe = threading.Thread(target=lambda: other_thread_got_it.append(segmenter.lock.acquire(timeout=0.2)))
+        probe.start()
+        probe.join()
+        return TrainHistory()
+
+    monkeypatch.setattr(finetune_module, "train_model", training_step)
+    sample = load_samples(shared_data / "coco_mval", limit=1)[0]
+    fine_tune(segmenter, [sample.image_path], [load_mask(sample.mask_path)[0]], epochs=1)
+    assert other_thread_got_it == [False]

@@ -6,6 +6,7 @@ features), ``predict`` is the cheap step run on every click.
 """
 from __future__ import annotations
 
+import threading
 import time
 from abc import ABC, abstractmethod
 from collections import OrderedDict
@@ -75,12 +76,19 @@ class Segmenter(ABC):
             raise ValueError("cache_size must be at least 1")
         self.cache_size = cache_size
         self._cache: OrderedDict[str, ImageContext] = OrderedDict()
+        # held by prepare/predict and by anything that changes the model (fine-tuning), so a widget's
+        # worker thread never predicts with half-updated weights or races the cache
+        self.lock = threading.RLock()
 
     # -- public API ---------------------------------------------------------
     def prepare(self, image: ImageSource | ImageContext) -> ImageContext:
         """Decode ``image`` and run the backend's per-image work, once per content."""
         if isinstance(image, ImageContext):
             return image
+        with self.lock:
+            return self._prepare(image)
+
+    def _prepare(self, image: ImageSource) -> ImageContext:
         start = time.perf_counter()
         pixels = load_image(image)
         key = image_hash(pixels)
@@ -103,6 +111,15 @@ class Segmenter(ABC):
         previous: "Prediction | np.ndarray | None" = None,
     ) -> Prediction:
         """Segment the object the clicks describe; ``previous`` is the last mask, if any."""
+        with self.lock:
+            return self._predict(context, clicks, previous)
+
+    def _predict(
+        self,
+        context: ImageContext | ImageSource,
+        clicks: ClickSession | Sequence[Click],
+        previous: "Prediction | np.ndarray | None",
+    ) -> Prediction:
         context = self.prepare(context)
         click_list = as_click_list(clicks)
         validate_clicks(click_list, context.width, context.height)

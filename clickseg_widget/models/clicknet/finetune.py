@@ -54,9 +54,9 @@ def fine_tune(
         freeze_batchnorm=True,
         progress=progress,
     )
-    with cpu_threads(segmenter.threads):
+    with segmenter.lock, cpu_threads(segmenter.threads):
         history: TrainHistory = train_model(segmenter.model, crops, settings, segmenter.device)
-    segmenter.forget_features()
+        segmenter.forget_features()
     segmenter.last_fine_tune = history
     if save_to is not None:
         provenance = dict(segmenter.metadata.get("provenance", {}))
