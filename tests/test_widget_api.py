@@ -320,3 +320,110 @@ def test_opacity_and_class_colour_reach_the_overlay(images, segmenter):
     centre = overlay.rgba[overlay.rgba.shape[0] // 2, overlay.rgba.shape[1] // 2]
     assert tuple(centre) == (0xFF, 0x7F, 0x0E, round(0.8 * 255))
     widget.close()
+
+
+def accept_box(widget: ClickSegWidget):
+    click_extremes(widget)
+    return widget.accept()
+
+
+def test_resuming_on_fewer_images_keeps_the_other_images_labels_and_never_reuses_their_ids(images, segmenter, tmp_path):
+    widget = make_widget(images, segmenter, tmp_path)
+    widget.go_to(2)
+    old = accept_box(widget)
+    widget.close()
+
+    fewer = make_widget(images[:1], segmenter, tmp_path)
+    new = accept_box(fewer)
+    fewer.close()
+    assert new.object_id > old.object_id
+    coco = json.loads((tmp_path / "annotations.json").read_text())
+    by_id = {a["id"]: a for a in coco["annotations"]}
+    names = {image["id"]: image["file_name"] for image in coco["images"]}
+    assert names[by_id[old.object_id]["image_id"]] == "image-00003.png"
+    assert np.array_equal(rle_to_mask(by_id[old.object_id]["segmentation"]), old.mask)
+    assert names[by_id[new.object_id]["image_id"]] == "image-00001.png"
+
+
+def test_saving_encodes_each_object_once_and_export_counts_the_written_annotations(images, segmenter, tmp_path, monkeypatch):
+    from pycocotools import mask as mask_utils
+
+    encoded = []
+    real = mask_utils.encode
+    monkeypatch.setattr(mask_utils, "encode", lambda mask: encoded.append(1) or real(mask))
+    widget = make_widget(images, segmenter, tmp_path)
+    accept_box(widget)
+    accept_box(widget)
+    widget.next_image()
+    widget.previous_image()
+    widget.to_coco()
+    assert len(encoded) == 2  # once per accepted object, not once per object per save
+    widget.toolbar.export.click()
+    assert "exported 2 objects" in status(widget)
+    widget.close()
+
+
+def test_each_image_is_prepared_once_however_many_clicks(images, segmenter, monkeypatch):
+    prepared = []
+    real = segmenter.prepare
+    monkeypatch.setattr(segmenter, "prepare", lambda image: prepared.append(type(image).__name__) or real(image))
+    widget = make_widget(images, segmenter, None)
+    click_extremes(widget)
+    widget.click(20, 20, "negative")
+    widget.click(40, 40, "negative")
+    widget.next_image()
+    click_extremes(widget)
+    widget.wait()
+    assert prepared.count("ndarray") == 2  # one per shown image, not one per click
+    widget.close()
+
+
+def test_groundtruth_label_maps_of_same_stem_images_do_not_collide(segmenter, tmp_path):
+    Image.new("RGB", (80, 60), "white").save(tmp_path / "a.png")
+    Image.new("RGB", (80, 60), "white").save(tmp_path / "a.jpg")
+    widget = ClickSegWidget([tmp_path / "a.png", tmp_path / "a.jpg"], segmenter=segmenter, classes=["cat"],
+                            autosave=tmp_path / "labels", canvas_size=(160, 120))
+    accept_box(widget)
+    widget.next_image()
+    widget.click(20, 5)
+    widget.click(5, 20)
+    widget.click(20, 40)
+    widget.click(40, 20)
+    widget.accept()
+    lines = widget.to_groundtruth_manifest()
+    labels = [Path(line["clickseg-ref"]) for line in lines]
+    assert len(set(labels)) == 2
+    assert read_label_map(labels[0].read_bytes()).sum() != read_label_map(labels[1].read_bytes()).sum()
+    widget.close()
+
+
+def test_set_class_refuses_an_unknown_class_with_the_list(images, segmenter):
+    widget = make_widget(images, segmenter, None)
+    with pytest.raises(ValueError, match=r"unknown class 'bogus': choose one of \['cat', 'dog'\]"):
+        widget.set_class("bogus")
+    widget.close()
+
+
+def test_a_failure_after_a_ui_click_is_shown_in_the_status_line(images, segmenter):
+    widget = make_widget(images, segmenter, None)
+    widget.wait()
+    widget._worker.close()  # e.g. the widget was closed while the page still sends clicks
+    for xy in EXTREMES:
+        ui_event(widget, "mousedown", xy)
+    assert "RuntimeError: the prediction worker is closed" in status(widget)
+    widget.close()
+
+
+def test_the_worker_survives_an_error_handler_that_raises():
+    from clickseg_widget.widget.worker import LatestJobWorker
+
+    def broken_handler(err):
+        raise RuntimeError("handler bug")
+
+    worker = LatestJobWorker(on_error=broken_handler)
+    ran = threading.Event()
+    worker.submit(lambda: 1 / 0)
+    assert worker.wait_idle(5)
+    worker.submit(ran.set)
+    assert ran.wait(5)
+    worker.close()

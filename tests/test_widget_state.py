@@ -156,3 +156,26 @@ def test_mask_memory_forgets_the_oldest_and_finds_the_longest_prefix():
         memory.put(clicks[:length], mask)
     assert memory.get(clicks[:4]) is None  # evicted
     assert np.array_equal(memory.latest_prefix(clicks), masks[1])
+
+
+def test_an_unreadable_next_image_leaves_the_state_and_the_draft_on_the_current_image(tmp_path):
+    Image.new("RGB", (30, 20), "white").save(tmp_path / "good.png")
+    (tmp_path / "broken.png").write_bytes(b"not a png")
+    state = LabelingState(build_queue([tmp_path / "good.png", tmp_path / "broken.png"]), ["cat"])
+    click_extremes(state)
+    state.store_prediction(state.draft.clicks, box_mask(state), 0.9)
+    with pytest.raises(ValueError, match="broken.png"):
+        state.go_to(1)
+    assert state.index == 0 and state.item.name == "good.png"
+    obj = state.accept()
+    assert state.objects["good.png"] == [obj] and state.objects["broken.png"] == []
+
+
+def test_needs_prediction_asks_the_memory_without_unpacking_a_mask():
+    state = make_state()
+    click_extremes(state)
+    assert state.draft.clicks not in state.draft.memory
+    state.store_prediction(state.draft.clicks, box_mask(state), 0.9)
+    assert state.draft.clicks in state.draft.memory
+    state.draft.memory.get = lambda clicks: pytest.fail("needs_prediction unpacked a mask")
+    assert not state.needs_prediction

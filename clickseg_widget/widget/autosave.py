@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ..clicks import Click
-from ..export.coco import CocoDataset, coco_annotation, rle_to_mask
+from ..export.coco import CocoDataset, rle_to_mask
 from ..export.groundtruth import label_map, semantic_segmentation_manifest_line
 from ..export.png import save_mask_png
 from ..io.atomic import atomic_write_bytes, atomic_write_json
@@ -33,27 +33,31 @@ MASKS_DIR = "masks"
 
 
 def coco_dict(state: LabelingState, current_image: str | None = None) -> dict[str, Any]:
-    """The state's accepted objects as a COCO dataset (images without objects are left out)."""
+    """The state's accepted objects as a COCO dataset (images without objects are left out).
+
+    Saved objects of images outside the queue (``state.unqueued``) are
+    written too, so resuming on fewer images never deletes labels.
+    """
     dataset = CocoDataset(state.classes)
-    for image_id, item in enumerate(state.items, start=1):
-        objects = state.objects[item.name]
+    labeled = [(item.name, state.objects[item.name]) for item in state.items] + list(state.unqueued.items())
+    for image_id, (name, objects) in enumerate(labeled, start=1):
         if not objects:
             continue
         height, width = objects[0].mask.shape
-        dataset.add_image(item.name, width, height, image_id=image_id)
+        dataset.add_image(name, width, height, image_id=image_id)
         for obj in objects:
             dataset.annotations.append(
-                coco_annotation(
-                    obj.mask,
-                    image_id,
-                    obj.object_id,
-                    dataset.category_id(obj.class_name),
-                    clickseg={
+                {
+                    "id": obj.object_id,
+                    "image_id": image_id,
+                    "category_id": dataset.category_id(obj.class_name),
+                    **obj.coco_fields,
+                    "clickseg": {
                         "clicks": [c.to_dict() for c in obj.clicks],
                         "score": float(obj.score),
-                        "mask_png": mask_path(item.name, obj.object_id),
+                        "mask_png": mask_path(name, obj.object_id),
                     },
-                )
+                }
             )
     coco = dataset.to_dict()
     if current_image is not None:
@@ -81,7 +85,7 @@ def groundtruth_lines(
         if not objects:
             continue
         labels = label_map([o.mask for o in objects], [state.classes.index(o.class_name) for o in objects], state.classes)
-        label_name = f"{Path(item.name).stem}.png"
+        label_name = f"{item.name}.png"  # the full name: a.jpg and a.png must not share a label map
         atomic_write_bytes(label_dir / label_name, labels.png)
         if source_prefix:
             source = f"{source_prefix.rstrip('/')}/{item.name}"

@@ -9,13 +9,15 @@ from __future__ import annotations
 import os
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
-from typing import Iterable, Sequence, Union
+from typing import Any, Iterable, Sequence, Union
 
 import numpy as np
 
 from ..clicks import Click, ClickKind, ClickSession
 from ..evaluation.datasets import IMAGE_SUFFIXES
+from ..export.coco import coco_annotation
 from ..io.images import load_image
 
 ImageInput = Union[str, os.PathLike, np.ndarray]
@@ -73,6 +75,9 @@ class MaskMemory:
         while len(self._packed) > self.size:
             self._packed.popitem(last=False)
 
+    def __contains__(self, clicks: tuple[Click, ...]) -> bool:
+        return clicks in self._packed
+
     def get(self, clicks: tuple[Click, ...]) -> np.ndarray | None:
         entry = self._packed.get(clicks)
         if entry is None:
@@ -101,6 +106,12 @@ class LabeledObject:
     mask: np.ndarray
     clicks: tuple[Click, ...] = ()
     score: float = 0.0
+
+    @cached_property
+    def coco_fields(self) -> dict[str, Any]:
+        """RLE, area and bbox, encoded once: saving after every accept must not re-encode every object."""
+        annotation = coco_annotation(self.mask, 0, self.object_id, 0)
+        return {key: annotation[key] for key in ("segmentation", "area", "bbox", "iscrowd")}
 
 
 @dataclass
@@ -131,6 +142,8 @@ class LabelingState:
         self.items = list(items)
         self.classes = names
         self.objects: dict[str, list[LabeledObject]] = {item.name: [] for item in self.items}
+        # saved objects of images not in this queue: kept so saving does not delete them
+        self.unqueued: dict[str, list[LabeledObject]] = {}
         self.index = 0
         self.next_object_id = 1
         self.active_class = self.classes[0]
@@ -160,8 +173,8 @@ class LabelingState:
         if not 0 <= index < len(self.items):
             return False
         if index != self.index:
-            self.index = index
-            self._image = None
+            image = self.items[index].load()  # first: an unreadable image leaves the state where it was
+            self.index, self._image = index, image
             self.selected_id = None
             self.draft = self._new_draft()
         return True
@@ -201,7 +214,7 @@ class LabelingState:
     @property
     def needs_prediction(self) -> bool:
         """The draft has its extreme points but no mask for exactly its clicks yet."""
-        return self.draft.session.is_ready and self.draft.memory.get(self.draft.clicks) is None
+        return self.draft.session.is_ready and self.draft.clicks not in self.draft.memory
 
     def store_prediction(self, clicks: tuple[Click, ...], mask: np.ndarray, score: float) -> bool:
         """Remember a model result; returns True when it is the mask of the current clicks."""
@@ -228,6 +241,7 @@ class LabelingState:
             )
         if draft.mask is None or not draft.mask.any():
             raise ValueError("nothing to accept yet: click the four extreme points and wait for the mask")
+        next_draft = self._new_draft()  # before changing anything, so a failure leaves the state whole
         object_id = draft.object_id if draft.object_id is not None else self._take_id()
         obj = LabeledObject(object_id, draft.class_name, draft.mask, draft.clicks, draft.score)
         position = next((i for i, o in enumerate(self.accepted) if o.object_id == object_id), None)
@@ -236,7 +250,7 @@ class LabelingState:
         else:
             self.accepted[position] = obj
         self.selected_id = object_id
-        self.draft = self._new_draft()
+        self.draft = next_draft
         return obj
 
     def find(self, object_id: int) -> LabeledObject:
@@ -286,14 +300,17 @@ class LabelingState:
         self.draft.class_name = class_name
 
     def restore(self, objects: dict[str, Iterable[LabeledObject]]) -> None:
-        """Load saved objects (resume); classes they use join the class list."""
+        """Load saved objects (resume); classes they use join the class list.
+
+        Objects of images missing from the queue are kept in ``unqueued`` so
+        the next save writes them back, and their ids are never reused.
+        """
         for name, saved in objects.items():
-            if name not in self.objects:
-                continue
+            target = self.objects[name] if name in self.objects else self.unqueued.setdefault(name, [])
             for obj in saved:
                 if obj.class_name not in self.classes:
                     self.classes.append(obj.class_name)
-                self.objects[name].append(obj)
+                target.append(obj)
                 self.next_object_id = max(self.next_object_id, obj.object_id + 1)
 
     def _take_id(self) -> int:

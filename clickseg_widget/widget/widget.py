@@ -17,7 +17,7 @@ import numpy as np
 from ..clicks import Click, ClickKind
 from ..export.groundtruth import class_colors
 from ..io.atomic import atomic_write_json, atomic_write_text
-from ..models.base import Segmenter
+from ..models.base import ImageContext, Segmenter
 from ..models.registry import get_segmenter
 from .autosave import Autosave, coco_dict, groundtruth_lines
 from .canvas import CanvasView, Pointer
@@ -63,6 +63,7 @@ class ClickSegWidget(widgets.VBox):
         # accepted objects' overlays by object id, with the object and looks they were made for
         self._overlay_cache: dict[int, tuple[LabeledObject, tuple, Overlay | None]] = {}
         self._render_scale = 1.0
+        self._context: tuple[np.ndarray, ImageContext] | None = None  # the current image, prepared once
         self.view = CanvasView(*canvas_size, self._on_pointer, self._on_key, self._on_view_change)
         self._lock = self.view.lock  # one lock: state changes and drawing happen together
         self._worker = LatestJobWorker(on_error=self._on_worker_error)
@@ -161,6 +162,8 @@ class ClickSegWidget(widgets.VBox):
         return obj
 
     def set_class(self, class_name: str) -> None:
+        if class_name not in self.state.classes:  # the dropdown would raise a TraitError
+            raise ValueError(f"unknown class {class_name!r}: choose one of {self.state.classes}")
         self.toolbar.class_select.value = class_name  # the observer updates the state
 
     def set_boundary_mode(self, enabled: bool) -> None:
@@ -243,7 +246,7 @@ class ClickSegWidget(widgets.VBox):
                 previous = draft.memory.latest_prefix(clicks)
             start = time.perf_counter()
             try:
-                context = self.segmenter.prepare(image)
+                context = self._prepared(image)
                 prediction = self.segmenter.predict(context, clicks, previous)
             except Exception as err:  # any backend failure (endpoint, timeout) must reach the status line
                 with self._lock:
@@ -261,6 +264,13 @@ class ClickSegWidget(widgets.VBox):
                     self._status_ready()
 
         self._worker.submit(job)
+
+    def _prepared(self, image: np.ndarray) -> ImageContext:
+        """The image's context, made once per shown image: ``prepare`` re-hashes the whole image on every call."""
+        cached = self._context
+        if cached is None or cached[0] is not image:
+            cached = self._context = (image, self.segmenter.prepare(image))
+        return cached[1]
 
     def _model_failed(self, err: Exception, click_count: int) -> None:
         self.last_error = f"{type(err).__name__}: {err}"
@@ -284,7 +294,7 @@ class ClickSegWidget(widgets.VBox):
             self._after_objects_change()
             self._after_click_change()
         image = self.state.image
-        self._worker.submit(lambda: self.segmenter.prepare(image))  # per-image work before the first click
+        self._worker.submit(lambda: self._prepared(image))  # per-image work before the first click
 
     def _after_click_change(self) -> None:
         self.view.show_clicks(self.state.draft.clicks)
@@ -367,7 +377,10 @@ class ClickSegWidget(widgets.VBox):
             except ValueError as err:
                 self._status(str(err), error=True)
                 return
-            self._after_click_change()
+            try:
+                self._after_click_change()
+            except Exception as err:  # an event callback must not swallow it: the user needs to see it
+                self._status(f"{type(err).__name__}: {err}", error=True)
 
     def _on_key(self, key: str, event: dict) -> None:
         ctrl = bool(event.get("ctrlKey") or event.get("metaKey"))
@@ -461,9 +474,9 @@ class ClickSegWidget(widgets.VBox):
     def _export(self) -> None:
         coco_path = self.output_dir / "annotations.json"
         manifest_path = self.output_dir / "output.manifest"
-        self.to_coco(coco_path)
+        coco = self.to_coco(coco_path)
         lines = self.to_groundtruth_manifest(manifest_path)
-        self._status(f"exported {len(self.annotations)} objects to {coco_path} and {len(lines)} lines to {manifest_path}")
+        self._status(f"exported {len(coco['annotations'])} objects to {coco_path} and {len(lines)} lines to {manifest_path}")
 
     def _resume(self) -> str | None:
         if self.autosave is None:

@@ -8,6 +8,7 @@ would be replaced at once anyway.
 from __future__ import annotations
 
 import threading
+import traceback
 from typing import Callable
 
 Job = Callable[[], None]
@@ -62,7 +63,10 @@ class LatestJobWorker:
             try:
                 job()
             except Exception as err:  # the worker must outlive a failing model call
-                self._on_error(err)
+                try:
+                    self._on_error(err)
+                except Exception:  # ... and a failing error handler: later jobs must still run
+                    traceback.print_exc()
             finally:
                 with self._condition:
                     self._running = False
