@@ -68,6 +68,18 @@ def load_samples(root: str | Path, limit: int | None = None) -> list[Sample]:
     return samples if limit is None else samples[:limit]
 
 
+DEVELOPMENT_BENCHMARK = "grabcut"
+
+
+def check_trainable(folder: str | Path) -> None:
+    """Refuse to train on the development benchmark: its numbers would stop meaning anything."""
+    if Path(folder).resolve().name == DEVELOPMENT_BENCHMARK:
+        raise ValueError(
+            f"{DEVELOPMENT_BENCHMARK} is the development benchmark, for evaluation only: "
+            "never train on it (use coco_mval, davis345 or your own labels)"
+        )
+
+
 def load_mask(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     """Return ``(object, ignore)`` boolean maps for a ground-truth mask file."""
     with Image.open(path) as img:

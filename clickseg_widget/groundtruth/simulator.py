@@ -22,7 +22,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..evaluation.datasets import Sample, load_mask, load_samples
+from ..evaluation.datasets import Sample, check_trainable, load_mask, load_samples
 from ..io.atomic import atomic_write_json
 from ..io.images import load_image
 from ..models.base import Segmenter
@@ -133,8 +133,8 @@ class Simulation:
         self.samples = spread(load_samples(self.data_dir), settings.limit)
         self.settings = settings.resolved(len(self.samples))
         self.trainer = trainer if trainer is not None else default_trainer(segmenter, self.settings.fine_tune_epochs)
-        if self.trainer is not None and self.data_dir.name == "grabcut":
-            raise ValueError("the GrabCut benchmark is for evaluation only: never train on it (use davis345 or coco_mval)")
+        if self.trainer is not None:
+            check_trainable(self.data_dir)
         self.cost_model = cost_model
         self.progress = progress or (lambda n: None)
         self.root = Path(out_dir) / self.settings.job_name

@@ -16,7 +16,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ...evaluation.clicker import Clicker
-from ...evaluation.datasets import load_mask, load_samples
+from ...evaluation.datasets import check_trainable, load_mask, load_samples
 from ...io.images import ImageSource, load_image
 from .inputs import Window, crop_square, encoder_input, grabcut_cue, object_window, paste_back, valid_region
 from .network import ClickNetConfig
@@ -91,8 +91,7 @@ def crops_from_folders(
     """Object crops from benchmark-style folders (``images/`` + ``masks/``)."""
     crops = []
     for folder in folders:
-        if Path(folder).resolve().name == "grabcut":
-            raise ValueError("grabcut is the development benchmark: never train on it (use coco_mval, davis345)")
+        check_trainable(folder)
         samples = load_samples(folder, limit)
         for sample in tqdm(samples, desc=f"decoding {Path(folder).name}", disable=not progress):
             truth, _ = load_mask(sample.mask_path)
