@@ -129,3 +129,15 @@ def test_cloudwatch_model_latency_percentiles():
     with pytest.raises(ValueError, match="must be after start"):
         cloudwatch_latency("clickseg", end, start, boto3_session=OneClientSession(client))
 
+
+
+def test_a_failed_create_step_removes_what_the_earlier_steps_made():
+    client = boto3.client("sagemaker", region_name="eu-west-1", aws_access_key_id="k", aws_secret_access_key="s")
+    stubber = Stubber(client)
+    stubber.add_response("create_model", {"ModelArn": "arn:aws:sagemaker:eu-west-1:123456789012:model/half"})
+    stubber.add_client_error("create_endpoint_config", "ResourceLimitExceeded", "account limit for ml.g4dn.xlarge reached")
+    stubber.add_response("delete_model", {}, {"ModelName": "half"})
+    with stubber, pytest.raises(DeploymentError, match="failed at create_endpoint_config: .*ResourceLimitExceeded"):
+        deploy_endpoint("s3://models/model.tar.gz", ROLE, endpoint_name="half", image_uri=IMAGE,
+                        boto3_session=OneClientSession(client), waiter_delay_s=0)
+    stubber.assert_no_pending_responses()

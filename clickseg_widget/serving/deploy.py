@@ -14,7 +14,7 @@ import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from .schema import split_s3_uri
 
@@ -100,31 +100,51 @@ def deploy_endpoint(
     client = _client("sagemaker", boto3_session, region)
     region = client.meta.region_name
     image_uri = image_uri or pytorch_image_uri(region, instance_type)
-    client.create_model(
-        ModelName=name,
-        ExecutionRoleArn=role_arn,
-        PrimaryContainer={
-            "Image": image_uri,
-            "ModelDataUrl": model_archive_s3_uri,
-            "Environment": {
-                "SAGEMAKER_PROGRAM": "inference.py",
-                "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",
-                "SAGEMAKER_REGION": region,
-                **dict(environment or {}),
-            },
+    container = {
+        "Image": image_uri,
+        "ModelDataUrl": model_archive_s3_uri,
+        "Environment": {
+            "SAGEMAKER_PROGRAM": "inference.py",
+            "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",
+            "SAGEMAKER_REGION": region,
+            **dict(environment or {}),
         },
-    )
-    client.create_endpoint_config(
-        EndpointConfigName=name,
-        ProductionVariants=[
-            {"VariantName": VARIANT_NAME, "ModelName": name, "InitialInstanceCount": instance_count, "InstanceType": instance_type, "InitialVariantWeight": 1.0}
-        ],
-    )
-    client.create_endpoint(EndpointName=name, EndpointConfigName=name)
+    }
+    variant = {
+        "VariantName": VARIANT_NAME, "ModelName": name, "InitialInstanceCount": instance_count,
+        "InstanceType": instance_type, "InitialVariantWeight": 1.0,
+    }
+    steps = [
+        ("create_model", lambda: client.create_model(ModelName=name, ExecutionRoleArn=role_arn, PrimaryContainer=container),
+         lambda: client.delete_model(ModelName=name)),
+        ("create_endpoint_config", lambda: client.create_endpoint_config(EndpointConfigName=name, ProductionVariants=[variant]),
+         lambda: client.delete_endpoint_config(EndpointConfigName=name)),
+        ("create_endpoint", lambda: client.create_endpoint(EndpointName=name, EndpointConfigName=name), None),
+    ]
+    _create_all(steps, name)
     status = "Creating"
     if wait:
         status = wait_for_endpoint(client, name, waiter_delay_s, waiter_max_attempts)
     return DeployedEndpoint(endpoint_name=name, endpoint_config_name=name, model_name=name, region=region, status=status)
+
+
+def _create_all(steps: list[tuple[str, Callable[[], Any], Callable[[], Any] | None]], name: str) -> None:
+    """Run the create calls in order; if one fails, delete what the earlier ones made so a retry can reuse the name."""
+    from botocore.exceptions import ClientError
+
+    undo: list[Callable[[], Any]] = []
+    for step, create, delete in steps:
+        try:
+            create()
+        except ClientError as err:
+            for rollback in reversed(undo):
+                try:
+                    rollback()
+                except ClientError:
+                    pass  # best effort: the original failure is what the user must see
+            raise DeploymentError(f"deploying {name!r} failed at {step}: {err}; nothing it created is left behind") from err
+        if delete is not None:
+            undo.append(delete)
 
 
 def wait_for_endpoint(client: Any, endpoint_name: str, delay_s: int = 30, max_attempts: int = 60) -> str:
