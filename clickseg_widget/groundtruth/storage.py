@@ -6,28 +6,15 @@ and on live S3 through boto3.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-S3_URI = re.compile(r"^s3://(?P<bucket>[^/]+)/?(?P<key>.*)$")
+from ..io.s3 import join_s3, parse_s3_uri  # noqa: F401  (re-exported for the readers and Lambdas)
+
 # Sub-folders every Ground Truth job folder starts with; used to map an S3 URI
 # written inside a manifest onto a local copy of the same folder.
 JOB_SUBFOLDERS = ("annotations/", "manifests/", "activelearning/", "training/", "inference/")
-
-
-def parse_s3_uri(uri: str) -> tuple[str, str]:
-    """``s3://bucket/key`` -> ``(bucket, key)``; a clear error for anything else."""
-    match = S3_URI.match(uri or "")
-    if not match:
-        raise ValueError(f"{uri!r} is not an S3 URI: write it as s3://bucket/key")
-    return match["bucket"], match["key"]
-
-
-def join_s3(prefix: str, *parts: str) -> str:
-    """Join key parts onto an S3 prefix with exactly one slash between them."""
-    return "/".join([prefix.rstrip("/"), *(p.strip("/") for p in parts)])
 
 
 class JobFolder(Protocol):

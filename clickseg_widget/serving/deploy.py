@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from .schema import split_s3_uri
+from ..io.s3 import parse_s3_uri
 
 DEFAULT_INSTANCE_TYPE = "ml.g4dn.xlarge"
 DEFAULT_FRAMEWORK_VERSION = "2.5"
@@ -44,7 +44,7 @@ def upload_model_archive(archive_path: str | os.PathLike, s3_uri: str, region: s
     archive_path = Path(archive_path)
     if not archive_path.is_file():
         raise FileNotFoundError(f"model archive {archive_path} does not exist: build it with build_model_archive()")
-    bucket, key = _s3_parts(s3_uri, allow_prefix=True)
+    bucket, key = parse_s3_uri(s3_uri)
     if key.endswith("/") or not key:
         key = f"{key}{archive_path.name}"
     _client("s3", boto3_session, region).upload_file(str(archive_path), bucket, key)
@@ -84,7 +84,7 @@ def deploy_endpoint(
     waiter_max_attempts: int = 60,
 ) -> DeployedEndpoint:
     """Create model, endpoint config and endpoint (all named ``endpoint_name``); wait until InService."""
-    _s3_parts(model_archive_s3_uri, allow_prefix=False)
+    parse_s3_uri(model_archive_s3_uri, require_key=True)
     if not model_archive_s3_uri.endswith(".tar.gz"):
         raise ValueError(f"{model_archive_s3_uri} is not a model.tar.gz: SageMaker unpacks a gzipped tar")
     if not _ROLE_ARN.match(role_arn or ""):
@@ -192,9 +192,3 @@ def _client(service: str, boto3_session: Any = None, region: str | None = None) 
     if region is None:
         raise ValueError("no AWS region configured: pass region='us-east-1' (for example) or set AWS_DEFAULT_REGION")
     return session.client(service, region_name=region)
-
-
-def _s3_parts(uri: str, allow_prefix: bool) -> tuple[str, str]:
-    if allow_prefix and isinstance(uri, str) and re.match(r"^s3://[^/]+/?$", uri):
-        return uri[5:].rstrip("/"), ""
-    return split_s3_uri(uri)

@@ -25,6 +25,7 @@ import numpy as np
 from ..clicks import Click
 from ..export.coco import mask_to_rle, rle_to_mask
 from ..io.images import encode_png, load_image
+from ..io.s3 import parse_s3_uri
 
 SCHEMA_VERSION = "1"
 JSON_CONTENT_TYPE = "application/json"
@@ -33,7 +34,6 @@ MAX_INVOKE_PAYLOAD_BYTES = 6_291_456
 IMAGE_REFERENCE_KINDS = ("b64", "s3_uri", "hash")
 OPTION_NAMES = ("return_png", "return_probability")
 _SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
-_S3_URI = re.compile(r"^s3://([a-z0-9][a-z0-9.\-]{1,61}[a-z0-9])/(.+)$")
 
 
 class SchemaError(ValueError):
@@ -95,10 +95,10 @@ def error_body(code: str, message: str) -> dict[str, Any]:
 
 def split_s3_uri(uri: str) -> tuple[str, str]:
     """``s3://bucket/key`` -> ``(bucket, key)``, with a message that shows the expected form."""
-    match = _S3_URI.match(uri) if isinstance(uri, str) else None
-    if match is None:
-        raise SchemaError(f"{uri!r} is not an S3 URI: use s3://bucket/key")
-    return match.group(1), match.group(2)
+    try:
+        return parse_s3_uri(uri, require_key=True)
+    except ValueError as err:
+        raise SchemaError(str(err)) from None
 
 
 # -- requests -------------------------------------------------------------------
