@@ -1,4 +1,4 @@
-"""A real JupyterLab on 127.0.0.1 and Debian's Chromium driven by Playwright.
+"""A real JupyterLab (or Notebook 7) on 127.0.0.1 and Debian's Chromium driven by Playwright.
 
 Shared by the browser tests and benchmarks/widget_click_latency.py (which puts this folder on sys.path), so the
 benchmark measures exactly what the test exercises.
@@ -36,6 +36,24 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 SERVER_START_TIMEOUT_S = 60
 
 
+@dataclass(frozen=True)
+class Frontend:
+    """Which Jupyter app serves the notebook page: the widget must work in JupyterLab 4 and Notebook 7 (issue 4)."""
+
+    name: str
+    module: str  # run as ``python -m <module>``
+    notebook_path: str  # URL path under which a notebook opens
+    options: tuple[str, ...] = ()
+
+
+JUPYTERLAB = Frontend(
+    "JupyterLab", "jupyterlab", "lab/tree",
+    ("--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+     "--LabApp.extension_manager=readonly"),
+)
+NOTEBOOK7 = Frontend("Notebook 7", "notebook", "notebooks")
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -48,9 +66,10 @@ class Lab:
     token: str
     root: Path
     runtime_dir: Path
+    frontend: Frontend = JUPYTERLAB
 
     def notebook_url(self, name: str) -> str:
-        return f"{self.url}/lab/tree/{name}?token={self.token}"
+        return f"{self.url}/{self.frontend.notebook_path}/{name}?token={self.token}"
 
     def sessions(self) -> list[dict]:
         request = urllib.request.Request(f"{self.url}/api/sessions", headers={"Authorization": f"token {self.token}"})
@@ -78,8 +97,8 @@ class Lab:
 
 
 @contextmanager
-def jupyter_lab(root: Path) -> Iterator[Lab]:
-    """Start JupyterLab with a token, no browser and fresh settings; stop it afterwards."""
+def jupyter_lab(root: Path, frontend: Frontend = JUPYTERLAB) -> Iterator[Lab]:
+    """Start JupyterLab (or another ``frontend``) with a token, no browser and fresh settings; stop it afterwards."""
     port, token = free_port(), secrets.token_hex(16)
     runtime_dir = root.parent / f"{root.name}-runtime"
     settings_dir = root.parent / f"{root.name}-settings"
@@ -91,32 +110,33 @@ def jupyter_lab(root: Path) -> Iterator[Lab]:
         "JUPYTERLAB_WORKSPACES_DIR": str(settings_dir / "workspaces"),
     }
     command = [
-        sys.executable, "-m", "jupyterlab",
+        sys.executable, "-m", frontend.module,
         "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
         f"--IdentityProvider.token={token}", "--ServerApp.open_browser=False", f"--ServerApp.root_dir={root}",
-        "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-        "--LabApp.extension_manager=readonly", "--ServerApp.allow_root=True",
+        "--ServerApp.allow_root=True", *frontend.options,
     ]
     # No "get Jupyter news?" prompt: it would cover part of the page and ask for the network.
     notification = settings_dir / "user-settings" / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
     notification.parent.mkdir(parents=True, exist_ok=True)
     notification.write_text(json.dumps({"fetchNews": "false"}))
-    log = (root.parent / f"{root.name}-lab.log").open("wb")
+    log = (root.parent / f"{root.name}-{frontend.module}.log").open("wb")
     process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + SERVER_START_TIMEOUT_S
         while True:
             if process.poll() is not None:
-                raise RuntimeError(f"JupyterLab exited with {process.returncode}; see {log.name}")
+                raise RuntimeError(f"{frontend.name} exited with {process.returncode}; see {log.name}")
             try:
                 with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2):
                     break
             except OSError:
                 if time.monotonic() > deadline:
-                    raise RuntimeError(f"JupyterLab did not answer on {url} within {SERVER_START_TIMEOUT_S} s") from None
+                    raise RuntimeError(
+                        f"{frontend.name} did not answer on {url} within {SERVER_START_TIMEOUT_S} s"
+                    ) from None
                 time.sleep(0.3)
-        yield Lab(url, token, root, runtime_dir)
+        yield Lab(url, token, root, runtime_dir, frontend)
     finally:
         process.terminate()
         try:

@@ -1,7 +1,8 @@
-"""The labeling widget in a real JupyterLab, driven by real mouse and keyboard input in Chromium.
+"""The labeling widget in a real JupyterLab and a real Notebook 7, driven by real mouse and keyboard input in Chromium.
 
-One test on purpose: starting JupyterLab and Chromium is most of the cost, and
+One JupyterLab test on purpose: starting JupyterLab and Chromium is most of the cost, and
 the steps build on each other (clicks -> overlay -> correction -> undo -> accept).
+Notebook 7 (issue 4) reuses JupyterLab's components, so its test covers the first steps only.
 """
 from __future__ import annotations
 
@@ -9,12 +10,25 @@ import json
 import os
 import shutil
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
-from browser_harness import canvas_pixels, kernel_eval, page_point, run_first_cell, write_notebook
+from browser_harness import (
+    NOTEBOOK7,
+    Lab,
+    canvas_pixels,
+    chromium_page,
+    jupyter_lab,
+    kernel_eval,
+    page_point,
+    run_first_cell,
+    write_notebook,
+)
+from jupyter_client import BlockingKernelClient
+from playwright.sync_api import Locator, Page
 
 from clickseg_widget.evaluation.clicker import Clicker
 from clickseg_widget.evaluation.datasets import load_mask, load_samples
@@ -62,23 +76,70 @@ def mask_of(state: dict) -> np.ndarray:
     return rle_to_mask(state["mask"])
 
 
-def test_label_an_object_in_jupyterlab(lab, page, grabcut_dir: Path, tmp_path: Path) -> None:
-    sample = next(s for s in load_samples(grabcut_dir) if s.name == SAMPLE)
-    truth, ignore = load_mask(sample.mask_path)
-    height, width = truth.shape
-    viewport = Viewport(*CANVAS_SIZE, width, height)
+@dataclass
+class WidgetOnPage:
+    """The widget as the test sees it: its canvas in the page and a client on its kernel."""
+
+    page: Page
+    canvas: Locator
+    client: BlockingKernelClient
+    viewport: Viewport
+
+    def click_image(self, x: float, y: float, button: str = "left") -> None:
+        self.page.mouse.click(*page_point(self.canvas, *self.viewport.to_canvas(x + 0.5, y + 0.5)), button=button)
+
+
+def open_widget(page, lab: Lab, image_path: Path, image_shape: tuple[int, int]) -> WidgetOnPage:
+    """Create ClickSegWidget (GrabCut, so no model is needed) in a notebook cell run in the browser."""
     write_notebook(
         lab.root / "label.ipynb",
         "from clickseg_widget.widget import ClickSegWidget\n"
-        f"w = ClickSegWidget([{str(sample.image_path)!r}], segmenter='grabcut', classes=['penguin', {HOSTILE_CLASS!r}],\n"
+        f"w = ClickSegWidget([{str(image_path)!r}], segmenter='grabcut', classes=['penguin', {HOSTILE_CLASS!r}],\n"
         f"                   autosave='labels', canvas_size={CANVAS_SIZE!r})\n"
         "w",
     )
     canvas = run_first_cell(page, lab, "label.ipynb")
-    client = lab.kernel_client()
+    height, width = image_shape
+    return WidgetOnPage(page, canvas, lab.kernel_client(), Viewport(*CANVAS_SIZE, width, height))
 
-    def click_image(x: float, y: float, button: str = "left") -> None:
-        page.mouse.click(*page_point(canvas, *viewport.to_canvas(x + 0.5, y + 0.5)), button=button)
+
+def label_with_extreme_points(widget: WidgetOnPage, clicker: Clicker, truth: np.ndarray, ignore: np.ndarray) -> np.ndarray:
+    """Click the four extreme points; check the kernel's mask and the overlay drawn on the canvas; return the mask."""
+    wait_for_state(widget.client, lambda s: s["clicks"] == [])
+    before = canvas_pixels(widget.canvas)
+    extremes = clicker.extreme_clicks()
+    for click in extremes:
+        widget.click_image(click.x, click.y)
+    state = wait_for_state(widget.client, lambda s: s["mask"] is not None)
+    assert [c["kind"] for c in state["clicks"]] == ["extreme"] * 4
+    for sent, received in zip(extremes, state["clicks"]):
+        assert abs(received["x"] - sent.x - 0.5) <= 1 and abs(received["y"] - sent.y - 0.5) <= 1
+    mask = mask_of(state)
+    assert iou(mask, truth, ignore) >= MIN_IOU
+
+    # The overlay is drawn: object pixels away from the markers changed colour on the canvas.
+    interior = cv2.erode(mask.astype(np.uint8), np.ones((25, 25), np.uint8)).astype(bool)
+    ys, xs = np.nonzero(interior)
+    cx, cy = widget.viewport.to_canvas(xs + 0.5, ys + 0.5)
+    points = (cy.astype(int), cx.astype(int))
+    deadline = time.monotonic() + OVERLAY_TIMEOUT_S
+    while True:
+        after = canvas_pixels(widget.canvas)
+        changed = np.abs(after[points][:, :3].astype(int) - before[points][:, :3].astype(int)).sum(axis=1) > 30
+        if changed.mean() > 0.9 or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert changed.mean() > 0.9, f"only {changed.mean():.0%} of the object's pixels show the overlay"
+    status = widget.page.locator(".clickseg-status").inner_text()
+    assert "grabcut" in status and " ms " in status
+    return mask
+
+
+def test_label_an_object_in_jupyterlab(lab, page, grabcut_dir: Path, tmp_path: Path) -> None:
+    sample = next(s for s in load_samples(grabcut_dir) if s.name == SAMPLE)
+    truth, ignore = load_mask(sample.mask_path)
+    widget = open_widget(page, lab, sample.image_path, truth.shape)
+    canvas, client, click_image = widget.canvas, widget.client, widget.click_image
 
     for button in ("Accept", "Boundary", "Export", "Re-open", "Delete"):
         assert page.locator(".clickseg-widget").get_by_role("button", name=button).is_visible()
@@ -89,34 +150,8 @@ def test_label_an_object_in_jupyterlab(lab, page, grabcut_dir: Path, tmp_path: P
     assert legend.locator("b").count() == 0
 
     # The four extreme points: numbered markers, then the mask overlay on the canvas.
-    state = wait_for_state(client, lambda s: s["clicks"] == [])
-    before = canvas_pixels(canvas)
     clicker = Clicker(truth, ignore)
-    extremes = clicker.extreme_clicks()
-    for click in extremes:
-        click_image(click.x, click.y)
-    state = wait_for_state(client, lambda s: s["mask"] is not None)
-    assert [c["kind"] for c in state["clicks"]] == ["extreme"] * 4
-    for sent, received in zip(extremes, state["clicks"]):
-        assert abs(received["x"] - sent.x - 0.5) <= 1 and abs(received["y"] - sent.y - 0.5) <= 1
-    mask = mask_of(state)
-    assert iou(mask, truth, ignore) >= MIN_IOU
-
-    # The overlay is drawn: object pixels away from the markers changed colour on the canvas.
-    interior = cv2.erode(mask.astype(np.uint8), np.ones((25, 25), np.uint8)).astype(bool)
-    ys, xs = np.nonzero(interior)
-    cx, cy = viewport.to_canvas(xs + 0.5, ys + 0.5)
-    points = (cy.astype(int), cx.astype(int))
-    deadline = time.monotonic() + OVERLAY_TIMEOUT_S
-    while True:
-        after = canvas_pixels(canvas)
-        changed = np.abs(after[points][:, :3].astype(int) - before[points][:, :3].astype(int)).sum(axis=1) > 30
-        if changed.mean() > 0.9 or time.monotonic() > deadline:
-            break
-        time.sleep(0.1)
-    assert changed.mean() > 0.9, f"only {changed.mean():.0%} of the object's pixels show the overlay"
-    assert "grabcut" in page.locator(".clickseg-status").inner_text()
-    assert " ms " in page.locator(".clickseg-status").inner_text()
+    mask = label_with_extreme_points(widget, clicker, truth, ignore)
 
     # A corrective click from the simulated user refines the mask.
     correction = clicker.next_click(mask)
@@ -163,3 +198,24 @@ def test_label_an_object_in_jupyterlab(lab, page, grabcut_dir: Path, tmp_path: P
     saved_png = lab.root / "labels" / coco["annotations"][0]["clickseg"]["mask_png"]
     assert np.array_equal(load_mask_png(saved_png), corrected)
     assert state["clicks"] == [] and state["mask"] is None
+
+
+@pytest.fixture
+def notebook7(tmp_path: Path):
+    root = tmp_path / "root"
+    root.mkdir()
+    with jupyter_lab(root, NOTEBOOK7) as server:
+        yield server
+
+
+def test_label_an_object_in_notebook7(notebook7: Lab, grabcut_dir: Path) -> None:
+    """Issue 4: the widget also works in Notebook 7's single-document page, not only in JupyterLab."""
+    sample = next(s for s in load_samples(grabcut_dir) if s.name == SAMPLE)
+    truth, ignore = load_mask(sample.mask_path)
+    with chromium_page() as page:
+        widget = open_widget(page, notebook7, sample.image_path, truth.shape)
+        # Really Notebook 7's page (its own shell around JupyterLab's notebook), not JupyterLab.
+        assert "/notebooks/label.ipynb" in page.url
+        assert page.locator("#main-panel .jp-NotebookPanel").count() == 1
+        assert page.locator(".jp-LabShell").count() == 0
+        label_with_extreme_points(widget, Clicker(truth, ignore), truth, ignore)
