@@ -224,3 +224,11 @@ def test_loopback_endpoint_needs_no_credentials(monkeypatch):
     assert local._request_signer._credentials is not None and local.meta.region_name == "us-east-1"
     remote = runtime_client(session, "eu-west-1", "https://runtime.sagemaker.eu-west-1.amazonaws.com", 1, 1, 0)
     assert remote._request_signer._credentials is None  # a real endpoint still needs real credentials
+
+
+def test_an_image_read_from_s3_is_never_png_encoded():
+    segmenter = EndpointSegmenter("e", region="us-east-1", endpoint_url="http://127.0.0.1:9")
+    context = segmenter.prepare(np.zeros((64, 64, 3), np.uint8), s3_uri="s3://bucket/big.tif")
+    assert "payload" not in context.features
+    assert segmenter._full_reference(context).s3_uri == "s3://bucket/big.tif"
+    assert "payload" not in context.features

@@ -1,6 +1,6 @@
 """A segmenter that runs on a SageMaker endpoint (or ``clickseg serve``) through boto3.
 
-``encode`` PNG-encodes the image once and keeps its sha256; the first click
+The image is PNG-encoded once, when first sent, with its sha256; the first click
 sends the bytes, later clicks send only the hash the server returned (a few
 hundred bytes), and an ``unknown_image_hash`` answer (server restarted or
 evicted it) makes us re-send the image once.  Retries with exponential
@@ -90,10 +90,7 @@ class EndpointSegmenter(Segmenter):
         return context
 
     def encode(self, image: np.ndarray) -> dict[str, Any]:
-        # Lossless, so the server decodes exactly these pixels; fast compression because this
-        # runs while the user waits for the first mask.
-        payload = encode_png(image, compress_level=1)
-        return {"payload": payload, "sha256": sha256_hex(payload)}
+        return {}  # the PNG is made when first sent (_full_reference): an image read from S3 never needs it
 
     def segment(self, context: ImageContext, clicks: list[Click], previous: np.ndarray | None) -> Prediction:
         start = time.perf_counter()
@@ -130,8 +127,11 @@ class EndpointSegmenter(Segmenter):
     def _full_reference(self, context: ImageContext) -> ImageReference:
         if "s3_uri" in context.features:
             return ImageReference(s3_uri=context.features["s3_uri"])
-        if "payload" not in context.features:  # a context prepared by another backend
-            context.features.update(self.encode(context.image))
+        if "payload" not in context.features:
+            # lossless, so the server decodes exactly these pixels; fast compression because the
+            # user is waiting for the first mask
+            payload = encode_png(context.image, compress_level=1)
+            context.features.update(payload=payload, sha256=sha256_hex(payload))
         return ImageReference(data=context.features["payload"])
 
     def _invoke(self, reference: ImageReference, clicks: list[Click], previous_rle: dict | None):
