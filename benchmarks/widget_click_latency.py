@@ -55,7 +55,8 @@ WATCH_JS = """([cx, cy, zone, enough, timeout, wantOverlay]) => {
   const before = ctx.getImageData(0, 0, el.width, el.height).data;
   window.__clickseg = new Promise(resolve => {
     const missed = setTimeout(() => resolve({marker: null, overlay: null, noMousedown: true}), timeout);
-    el.addEventListener('mousedown', () => {
+    // The widget's input surface lies over the canvas: take the mousedown on its way down to it.
+    el.closest('.clickseg-widget').addEventListener('mousedown', () => {
       clearTimeout(missed);
       const t0 = performance.now();
       let marker = null;

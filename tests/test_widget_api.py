@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+from ipycanvas.canvas import COMMANDS
+from ipywidgets import Widget
 from PIL import Image
 
 from clickseg_widget.evaluation.clicker import Clicker
@@ -21,6 +24,7 @@ from clickseg_widget.export.groundtruth import read_label_map
 from clickseg_widget.export.png import load_mask_png
 from clickseg_widget.models.base import Prediction, Segmenter
 from clickseg_widget.widget import ClickSegWidget
+from clickseg_widget.widget import widget as widget_module
 from clickseg_widget.widget.autosave import Autosave
 
 EXTREMES = [(30, 10), (10, 30), (30, 50), (50, 30)]
@@ -164,7 +168,9 @@ def test_model_runs_off_the_main_thread_and_clicks_made_meanwhile_are_coalesced(
     # The model is blocked, yet the UI handlers return and record every click ...
     ui_event(widget, "mousedown", (40, 40), button=2)
     ui_event(widget, "mousedown", (25, 25), button=2)
-    assert len(widget.clicks) == 7 and "predicting" in status(widget)
+    assert len(widget.clicks) == 7
+    # ... and a model still busy after PREDICTING_NOTICE_S gets a "predicting" note.
+    assert wait_for(lambda: "predicting (7 clicks)" in status(widget))
     # ... and the last mask stays on screen until the new one arrives (no flicker).
     assert widget.view.draft_overlay is shown
     segmenter.gate.set()
@@ -172,6 +178,45 @@ def test_model_runs_off_the_main_thread_and_clicks_made_meanwhile_are_coalesced(
     assert segmenter.calls == [5, 7]  # the 6-click state was superseded before it ran
     assert not widget.mask[20, 20] and not widget.mask[40, 40] and not widget.mask[25, 25]
     assert widget.view.draft_overlay is not shown
+    widget.close()
+
+
+def wait_for(condition, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def test_a_corrective_click_sends_its_marker_then_its_mask_and_status_only(images, segmenter, monkeypatch):
+    """Per click: one canvas message with just the new marker, one with the mask, no "predicting" note for a fast model."""
+    monkeypatch.setattr(widget_module, "PREDICTING_NOTICE_S", 60.0)  # far longer than the box model takes
+    widget = make_widget(images, segmenter, None)
+    # Input comes from the surface over the canvas: ipycanvas' own view would send every mouse move to the kernel.
+    assert widget.view.input.source is widget.view.motion.source is widget.view.surface
+    click_extremes(widget)
+    sent: list[tuple[str, dict, list]] = []
+    monkeypatch.setattr(Widget, "_send", lambda self, msg, buffers=None: sent.append((type(self).__name__, msg, buffers or [])))
+    ui_event(widget, "mousedown", (20, 20), button=2)
+    widget.wait()
+    kinds = [name for name, _, _ in sent]
+    assert kinds[:2] == ["_CanvasManager", "_CanvasManager"] and set(kinds[2:]) <= {"HTML"}, kinds  # + status if changed
+    assert not any("predicting" in str(msg.get("state")) for _, msg, _ in sent)
+    marker_commands = json.loads(bytes(sent[0][2][0]))  # [[command, args, buffers], ...] in one batch
+    circles = [c for c in marker_commands if c[0] == COMMANDS["fillCircle"]]
+    assert len(circles) == 1 and COMMANDS["clear"] not in [c[0] for c in marker_commands]
+    assert len(sent[1][2]) == 2  # the commands and the mask's PNG
+    # An undo redraws every remaining marker and the previous mask in one message.
+    sent.clear()
+    widget.undo()
+    canvas_messages = [msg for name, msg, _ in sent if name == "_CanvasManager"]
+    assert len(canvas_messages) == 1
+    # Accepting clears the object's markers and redraws the masks, again in one message.
+    sent.clear()
+    widget.accept()
+    assert widget.view.clicks_shown == () and [name for name, _, _ in sent].count("_CanvasManager") == 1
     widget.close()
 
 

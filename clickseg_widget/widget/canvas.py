@@ -3,17 +3,18 @@
 ipycanvas draws; its mouse events carry neither the button nor the
 modifier keys (right click, shift+click) and it has no key-up event (space
 held to pan), so pointer and keyboard input come from ipyevents, attached to
-the same canvas element.  All drawing goes through one lock because
+a transparent surface stacked on the canvas.  All drawing goes through one lock because
 ipycanvas batches commands in one global manager and predictions finish on a
 worker thread.
 """
 from __future__ import annotations
 
+import contextlib
 import io
 import math
 import threading
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 
 import ipywidgets as widgets
 import numpy as np
@@ -63,8 +64,16 @@ class CanvasView:
         on_view_change: Callable[[], None],
     ) -> None:
         self.width, self.height = int(width), int(height)
+        size = {"width": f"{self.width}px", "height": f"{self.height}px"}
         self.canvas = MultiCanvas(4, width=self.width, height=self.height)
-        self.canvas.layout = widgets.Layout(width=f"{self.width}px", height=f"{self.height}px")
+        self.canvas.layout = widgets.Layout(grid_area="1 / 1", **size)
+        # ipycanvas' view sends every mouse move, down and up to the kernel, unthrottled and unused here; a
+        # transparent surface stacked on the canvas takes the input, so only ipyevents' messages are sent.
+        self.surface = widgets.Box(layout=widgets.Layout(grid_area="1 / 1", **size))
+        self.widget = widgets.GridBox(
+            [self.canvas, self.surface],
+            layout=widgets.Layout(grid_template_columns=size["width"], grid_template_rows=size["height"], **size),
+        )
         self.lock = threading.RLock()
         self.viewport: Viewport | None = None
         self._image_widget: widgets.Image | None = None
@@ -77,13 +86,14 @@ class CanvasView:
         self._accepted: Sequence[Overlay] = ()
         self._draft: Overlay | None = None
         self._clicks: Sequence[Click] = ()
+        self._batch_depth = 0
         self.input = Event(
-            source=self.canvas,
+            source=self.surface,
             watched_events=["mousedown", "mouseup", "mouseleave", "wheel", "contextmenu", "keydown", "keyup"],
             prevent_default_action=True,
         )
         self.input.on_dom_event(self._handle_event)
-        self.motion = Event(source=self.canvas, watched_events=[], wait=MOTION_THROTTLE_MS, throttle_or_debounce="throttle")
+        self.motion = Event(source=self.surface, watched_events=[], wait=MOTION_THROTTLE_MS, throttle_or_debounce="throttle")
         self.motion.on_dom_event(self._handle_motion)
 
     # -- content ---------------------------------------------------------
@@ -108,6 +118,10 @@ class CanvasView:
     def accepted_overlays(self) -> Sequence[Overlay]:
         return self._accepted
 
+    @property
+    def clicks_shown(self) -> Sequence[Click]:
+        return self._clicks
+
     def show_accepted(self, overlays: Sequence[Overlay]) -> None:
         with self.lock:
             self._accepted = tuple(overlays)
@@ -119,9 +133,28 @@ class CanvasView:
             self._draw_overlays(DRAFT_LAYER, [overlay] if overlay else [])
 
     def show_clicks(self, clicks: Sequence[Click]) -> None:
+        """Draw the markers; one click added to the shown ones sends just its marker."""
+        with self.batch():
+            clicks = tuple(clicks)
+            shown, self._clicks = self._clicks, clicks
+            appended = len(clicks) == len(shown) + 1 and clicks[:-1] == shown
+            self._draw_clicks(start=len(shown) if appended else 0)
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """Everything drawn inside goes out as one message, however deeply nested.
+
+        ipycanvas' ``hold_canvas`` flushes at every exit, nested or not, so a
+        redraw made of per-layer holds sent one message per layer.
+        """
         with self.lock:
-            self._clicks = tuple(clicks)
-            self._draw_clicks()
+            outermost = self._batch_depth == 0
+            self._batch_depth += 1
+            try:
+                with hold_canvas() if outermost else contextlib.nullcontext():
+                    yield
+            finally:
+                self._batch_depth -= 1
 
     def fit(self) -> None:
         with self.lock:
@@ -138,7 +171,7 @@ class CanvasView:
         self._on_view_change()
 
     def redraw(self) -> None:
-        with self.lock, hold_canvas():
+        with self.batch():
             layer = self.canvas[IMAGE_LAYER]
             layer.clear()
             layer.fill_style = BACKGROUND
@@ -154,7 +187,7 @@ class CanvasView:
 
     # -- layers ------------------------------------------------------------
     def _draw_overlays(self, index: int, overlays: Sequence[Overlay]) -> None:
-        with self.lock, hold_canvas():
+        with self.batch():
             layer = self.canvas[index]
             layer.clear()
             for overlay in overlays:
@@ -165,16 +198,18 @@ class CanvasView:
                 layer.put_image_data(overlay.rgba, 0, 0)
             layer.reset_transform()
 
-    def _draw_clicks(self) -> None:
-        with self.lock, hold_canvas():
+    def _draw_clicks(self, start: int = 0) -> None:
+        """Draw the markers from click ``start`` on (0: clear the layer and draw them all)."""
+        with self.batch():
             layer = self.canvas[CLICK_LAYER]
-            layer.clear()
+            if start == 0:
+                layer.clear()
             layer.line_width = 2
             layer.stroke_style = "white"
             layer.font = "bold 10px sans-serif"
             layer.text_align = "center"
             layer.text_baseline = "middle"
-            for number, click in enumerate(self._clicks, start=1):
+            for number, click in enumerate(self._clicks[start:], start=start + 1):
                 x, y = self.viewport.to_canvas(click.x, click.y)
                 layer.fill_style = MARKER_COLORS[click.kind]
                 if click.kind is ClickKind.BOUNDARY:

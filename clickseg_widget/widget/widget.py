@@ -7,6 +7,7 @@ off the kernel's main thread and ``Autosave`` persists accepted objects.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -22,7 +23,7 @@ from ..models.registry import get_segmenter
 from .autosave import Autosave, coco_dict, groundtruth_lines
 from .canvas import CanvasView, Pointer
 from .overlay import Overlay, encode_overlay
-from .state import ImageInput, LabeledObject, LabelingState, build_queue
+from .state import Draft, ImageInput, LabeledObject, LabelingState, build_queue
 from .toolbar import SHORTCUT_HELP, Toolbar
 from .worker import LatestJobWorker
 
@@ -32,6 +33,9 @@ DRAFT_OUTLINE = "#ffffff"  # the object being clicked stands out from accepted o
 SELECTED_OUTLINE = "#ffd400"
 GROUNDTRUTH_ATTRIBUTE = "clickseg-ref"
 UI_ACCEPT_WAIT_S = 5.0  # Enter right after a click waits this long for the mask of that click
+# A mask back sooner than this needs no "predicting..." note: skipping it saves a status message (and the
+# browser's re-layout for it) between a click's marker and its overlay.
+PREDICTING_NOTICE_S = 0.2
 
 
 class ClickSegWidget(widgets.VBox):
@@ -71,7 +75,7 @@ class ClickSegWidget(widgets.VBox):
         top, class_row, object_row = self.toolbar.rows()
         # The gap keeps the status row from covering the canvas's last pixel row (Chromium hit-testing).
         status_row = widgets.HBox([self.toolbar.status, self.toolbar.retry], layout=widgets.Layout(margin="4px 0 0 0"))
-        super().__init__([top, class_row, self.view.canvas, status_row, object_row])
+        super().__init__([top, class_row, self.view.widget, status_row, object_row])
         self.add_class("clickseg-widget")
         self._show_image()
         if resume_message:
@@ -133,7 +137,9 @@ class ClickSegWidget(widgets.VBox):
         with self._lock:
             obj = self.state.accept()
             saved = self.autosave.save_object(self.state, obj) if self.autosave else None
-            self._after_objects_change()
+            with self.view.batch():
+                self._after_objects_change()
+                self.view.show_clicks(self.state.draft.clicks)  # the accepted object's markers go
             where = f" -> saved to {saved}" if saved else ""
             self._status(f"accepted #{obj.object_id} {obj.class_name}{where}")
         return obj
@@ -239,7 +245,9 @@ class ClickSegWidget(widgets.VBox):
         if not (state.needs_prediction or (force and state.draft.session.is_ready)):
             return
         draft, clicks, image = state.draft, state.draft.clicks, state.image
-        self._status(f"{self.backend}: predicting ({len(clicks)} clicks)...")
+        notice = threading.Timer(PREDICTING_NOTICE_S, self._announce_prediction, (draft, clicks))
+        notice.daemon = True
+        notice.start()
 
         def job() -> None:
             with self._lock:
@@ -265,6 +273,12 @@ class ClickSegWidget(widgets.VBox):
 
         self._worker.submit(job)
 
+    def _announce_prediction(self, draft: Draft, clicks: tuple[Click, ...]) -> None:
+        """Say the model is working, if it is still on these clicks after ``PREDICTING_NOTICE_S``."""
+        with self._lock:
+            if draft is self.state.draft and draft.clicks == clicks and self._worker.busy and not self.last_error:
+                self._status(f"{self.backend}: predicting ({len(clicks)} clicks)...")
+
     def _prepared(self, image: np.ndarray) -> ImageContext:
         """The image's context, made once per shown image: ``prepare`` re-hashes the whole image on every call."""
         cached = self._context
@@ -286,7 +300,7 @@ class ClickSegWidget(widgets.VBox):
 
     # -- rendering ---------------------------------------------------------
     def _show_image(self) -> None:
-        with self._lock:
+        with self.view.batch():
             self._overlay_cache.clear()
             self.view.show_image(self.state.image)
             self._render_scale = self.view.viewport.render_scale()
@@ -297,9 +311,10 @@ class ClickSegWidget(widgets.VBox):
         self._worker.submit(lambda: self._prepared(image))  # per-image work before the first click
 
     def _after_click_change(self) -> None:
-        self.view.show_clicks(self.state.draft.clicks)
-        if not self.state.needs_prediction:
-            self._render_draft()  # else the last mask stays up until the model answers: no flicker
+        with self.view.batch():  # markers and, after an undo, the mask: one message
+            self.view.show_clicks(self.state.draft.clicks)
+            if not self.state.needs_prediction:
+                self._render_draft()  # else the last mask stays up until the model answers: no flicker
         self._request_prediction()
         if not self._worker.busy:
             self._status_ready()
@@ -309,8 +324,9 @@ class ClickSegWidget(widgets.VBox):
         self._render_masks()
 
     def _render_masks(self) -> None:
-        self._render_accepted()
-        self._render_draft()
+        with self.view.batch():
+            self._render_accepted()
+            self._render_draft()
 
     def _render_accepted(self) -> None:
         state, scale = self.state, self._render_scale
