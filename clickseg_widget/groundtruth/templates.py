@@ -15,9 +15,11 @@ from typing import Any
 from . import arns
 from .storage import upload_bytes
 
-TEMPLATE_FILES = {
-    "bounding_box": "bounding_box.liquid.html",
-    "semantic_segmentation": "semantic_segmentation.liquid.html",
+TEMPLATE_FILE = "image_task.liquid.html"
+# task -> (Crowd HTML element, the answer's name in the worker response)
+TASK_ELEMENTS = {
+    "bounding_box": ("crowd-bounding-box", "boundingBox"),
+    "semantic_segmentation": ("crowd-semantic-segmentation", "crowd-semantic-segmentation"),
 }
 
 
@@ -41,8 +43,11 @@ def render_template(
 ) -> str:
     """The worker page for ``bounding_box`` or ``semantic_segmentation``."""
     arns.task_type(task)
-    source = resources.files(__package__).joinpath("templates", TEMPLATE_FILES[task]).read_text(encoding="utf-8")
+    element, answer_name = TASK_ELEMENTS[task]
+    source = resources.files(__package__).joinpath("templates", TEMPLATE_FILE).read_text(encoding="utf-8")
     return Template(source).substitute(
+        element=element,
+        answer_name=answer_name,
         header=escape_text(header),
         instructions_header=escape_text(instructions_header),
         short_instructions=paragraphs(short_instructions),
