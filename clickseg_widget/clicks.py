@@ -1,8 +1,10 @@
 """Clicks and the ordered click history of one object.
 
-The first four clicks of an object are its extreme points (in any order); they
-are identified as top/left/bottom/right by geometry, because users click them
-in whatever order is convenient.  Corrective clicks follow.
+An object starts with a prompt, either its four extreme points (in any order;
+identified as top/left/bottom/right by geometry, because users click them in
+whatever order is convenient) or a box given as two opposite corners (as a
+user drags it, or as a bounding-box labeling job returns it).  Corrective
+clicks follow.
 """
 from __future__ import annotations
 
@@ -15,11 +17,25 @@ from typing import Iterable, Sequence
 
 class ClickKind(str, Enum):
     EXTREME = "extreme"
+    BOX = "box"
     POSITIVE = "positive"
     NEGATIVE = "negative"
     BOUNDARY = "boundary"
 
 
+class PromptKind(str, Enum):
+    """How an object was started: which clicks form its prompt."""
+
+    EXTREME = "extreme"
+    BOX = "box"
+
+    @property
+    def size(self) -> int:
+        """Clicks in the prompt: four extreme points or two box corners."""
+        return 4 if self is PromptKind.EXTREME else 2
+
+
+PROMPT_KINDS = (ClickKind.EXTREME, ClickKind.BOX)
 CORRECTIVE_KINDS = (ClickKind.POSITIVE, ClickKind.NEGATIVE, ClickKind.BOUNDARY)
 EXTREME_ROLES = ("top", "left", "bottom", "right")
 
@@ -86,11 +102,38 @@ def identify_extremes(points: Sequence[Click]) -> dict[str, Click]:
     return dict(zip(EXTREME_ROLES, best))
 
 
+def prompt_kind(clicks: Sequence[Click]) -> PromptKind | None:
+    """The kind of prompt the first click starts (None for no clicks)."""
+    if not clicks:
+        return None
+    return PromptKind.BOX if clicks[0].kind is ClickKind.BOX else PromptKind.EXTREME
+
+
+def split_prompt(clicks: Sequence[Click]) -> tuple[list[Click], list[Click]]:
+    """``(prompt clicks, corrective clicks)``: the first 4 extremes or 2 box corners, then the rest."""
+    kind = prompt_kind(clicks)
+    size = kind.size if kind is not None else 0
+    return list(clicks[:size]), list(clicks[size:])
+
+
+def box_clicks(x0: float, y0: float, x1: float, y1: float) -> list[Click]:
+    """A box start as its two corner clicks (corners in any order)."""
+    return [Click(x0, y0, ClickKind.BOX), Click(x1, y1, ClickKind.BOX)]
+
+
+def prompt_box(prompt: Sequence[Click]) -> tuple[float, float, float, float]:
+    """``(x0, y0, x1, y1)`` spanned by a prompt's points (extremes or box corners)."""
+    xs = [c.x for c in prompt]
+    ys = [c.y for c in prompt]
+    return min(xs), min(ys), max(xs), max(ys)
+
+
 class ClickSession:
     """The ordered clicks of one object, with undo/redo and JSON round-trip.
 
-    ``image_size`` is ``(width, height)``; when given, clicks outside the
-    image are refused.
+    The object starts with four extreme clicks or with a box (``add_box``, two
+    ``BOX`` corner clicks); corrective clicks follow either.  ``image_size``
+    is ``(width, height)``; when given, clicks outside the image are refused.
     """
 
     def __init__(self, image_size: tuple[int, int] | None = None, clicks: Iterable[Click] = ()) -> None:
@@ -105,12 +148,31 @@ class ClickSession:
         """Append a click (a ``Click`` or ``x, y, kind``) after validating it."""
         if not isinstance(click, Click):
             if kind is None:
-                kind = ClickKind.EXTREME if len(self._clicks) < 4 else ClickKind.POSITIVE
+                kind = ClickKind.POSITIVE if self.is_ready else self._pending_prompt_kind()
             click = Click(click, y, kind)
         self._validate(click)
         self._clicks.append(click)
         self._redo.clear()
         return click
+
+    def add_box(self, x0: float, y0: float, x1: float, y1: float) -> tuple[Click, Click]:
+        """Start the object with a box (two opposite corners, any order) instead of extreme points.
+
+        Undo removes one corner at a time, as it removes one extreme point.
+        """
+        if self._clicks:
+            raise ValueError("a box starts an object: reset the object (or undo its clicks) before drawing a box")
+        first, second = box_clicks(x0, y0, x1, y1)
+        self.add(first)
+        try:
+            self.add(second)
+        except ValueError:
+            self._clicks.pop()
+            raise
+        return first, second
+
+    def _pending_prompt_kind(self) -> ClickKind:
+        return ClickKind.BOX if self._clicks and self._clicks[0].kind is ClickKind.BOX else ClickKind.EXTREME
 
     def undo(self) -> Click | None:
         """Remove the last click; returns it (or None when there is nothing to undo)."""
@@ -137,17 +199,28 @@ class ClickSession:
         return tuple(self._clicks)
 
     @property
+    def prompt_kind(self) -> PromptKind | None:
+        """``EXTREME`` or ``BOX`` once the first click is in, else None."""
+        return prompt_kind(self._clicks)
+
+    @property
+    def prompt(self) -> tuple[Click, ...]:
+        """The clicks that start the object: four extreme points or two box corners."""
+        return tuple(split_prompt(self._clicks)[0])
+
+    @property
     def extreme_points(self) -> tuple[Click, ...]:
-        return tuple(self._clicks[:4])
+        return tuple(c for c in self.prompt if c.kind is ClickKind.EXTREME)
 
     @property
     def corrective(self) -> tuple[Click, ...]:
-        return tuple(self._clicks[4:])
+        return tuple(split_prompt(self._clicks)[1])
 
     @property
     def is_ready(self) -> bool:
-        """True once the four extreme points are in: a mask can be predicted."""
-        return len(self._clicks) >= 4
+        """True once the prompt is complete (4 extreme points or 2 box corners): a mask can be predicted."""
+        kind = self.prompt_kind
+        return kind is not None and len(self._clicks) >= kind.size
 
     @property
     def can_redo(self) -> bool:
@@ -157,12 +230,10 @@ class ClickSession:
         return identify_extremes(self.extreme_points)
 
     def bbox(self) -> tuple[float, float, float, float]:
-        """``(x0, y0, x1, y1)`` spanned by the extreme points."""
+        """``(x0, y0, x1, y1)`` spanned by the prompt (extreme points or box corners)."""
         if not self.is_ready:
-            raise ValueError("the object's box needs its four extreme points first")
-        xs = [c.x for c in self.extreme_points]
-        ys = [c.y for c in self.extreme_points]
-        return min(xs), min(ys), max(xs), max(ys)
+            raise ValueError("the object's box needs its four extreme points (or a box) first")
+        return prompt_box(self.prompt)
 
     def __len__(self) -> int:
         return len(self._clicks)
@@ -198,22 +269,34 @@ class ClickSession:
     def _validate(self, click: Click) -> None:
         if self.image_size is not None:
             check_inside(click, *self.image_size)
-        count = len(self._clicks)
-        if count < 4 and click.kind is not ClickKind.EXTREME:
+        validate_next(self._clicks, click)
+
+
+def validate_next(clicks: Sequence[Click], click: Click) -> None:
+    """Raise if ``click`` cannot follow ``clicks`` in one object's history (the rules of a session)."""
+    count = len(clicks)
+    kind = prompt_kind(clicks) or (PromptKind.BOX if click.kind is ClickKind.BOX else PromptKind.EXTREME)
+    what = "four extreme points" if kind is PromptKind.EXTREME else "two box corners"
+    if count < kind.size:
+        expected = ClickKind.EXTREME if kind is PromptKind.EXTREME else ClickKind.BOX
+        if click.kind is not expected:
             raise ValueError(
-                f"a {click.kind.value} click came before the four extreme points "
-                f"({count} of 4 given): click the object's top, left, bottom and right first"
+                f"a {click.kind.value} click came before the {what} ({count} of {kind.size} given): "
+                "click the object's top, left, bottom and right first, or start it with a box"
             )
-        if count >= 4 and click.kind is ClickKind.EXTREME:
-            raise ValueError("this object already has its four extreme points: add positive, negative or boundary clicks")
-        if count == 3:
-            xs = [c.x for c in self._clicks] + [click.x]
-            ys = [c.y for c in self._clicks] + [click.y]
+        if count == kind.size - 1:
+            xs = [c.x for c in clicks] + [click.x]
+            ys = [c.y for c in clicks] + [click.y]
             if max(xs) - min(xs) < 1 or max(ys) - min(ys) < 1:
-                raise ValueError(
-                    "the four extreme points span no area (all on one line or one pixel): "
-                    "click the object's topmost, leftmost, bottommost and rightmost points"
-                )
+                if kind is PromptKind.EXTREME:
+                    raise ValueError(
+                        "the four extreme points span no area (all on one line or one pixel): "
+                        "click the object's topmost, leftmost, bottommost and rightmost points"
+                    )
+                raise ValueError("the box spans no area (its corners share a row or column): drag a box around the object")
+        return
+    if click.kind in PROMPT_KINDS:
+        raise ValueError(f"this object already has its {what}: add positive, negative or boundary clicks")
 
 
 def as_click_list(clicks: "ClickSession | Sequence[Click]") -> list[Click]:

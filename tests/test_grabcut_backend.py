@@ -93,7 +93,7 @@ def test_bad_clicks_and_previous_masks(flower):
     segmenter = GrabCutSegmenter()
     context = segmenter.prepare(path)
     clicks = Clicker(truth, ignore).extreme_clicks()
-    with pytest.raises(ValueError, match="four extreme points first \\(3 of 4"):
+    with pytest.raises(ValueError, match="prompt first: four extreme points or two box corners \\(3 clicks"):
         segmenter.predict(context, clicks[:3])
     with pytest.raises(ValueError, match="outside the 481x321 image"):
         segmenter.predict(context, clicks + [Click(900, 10, "positive")])

@@ -155,7 +155,9 @@ def validate_clicks(clicks: list[Click], width: int, height: int) -> None:
         check_inside(click, width, height)
         session.add(click)
     if not session.is_ready:
-        raise ValueError(f"a mask needs the four extreme points first ({len(clicks)} of 4 given)")
+        raise ValueError(
+            f"a mask needs the object's prompt first: four extreme points or two box corners ({len(clicks)} clicks given)"
+        )
 
 
 def previous_as_mask(previous: "Prediction | np.ndarray | None", context: ImageContext) -> np.ndarray | None:

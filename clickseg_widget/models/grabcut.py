@@ -1,6 +1,7 @@
 """Classical baseline: OpenCV GrabCut driven by the clicks.
 
 The extreme points give the box (and, being on the object, foreground seeds);
+a box start gives the box alone, GrabCut's native input;
 corrective clicks become hard seeds; the previous mask initialises the
 colour models.  GrabCut runs on a crop around the box resized to
 ``work_size`` so its cost does not grow with the photo's resolution.
@@ -13,7 +14,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from ..clicks import Click, ClickKind
+from ..clicks import Click, ClickKind, split_prompt
 from .base import ImageContext, Prediction, Segmenter
 
 # Soft values per GrabCut label, so the probability map says how sure GrabCut was.
@@ -47,7 +48,8 @@ class GrabCutSegmenter(Segmenter):
     def segment(self, context: ImageContext, clicks: list[Click], previous: np.ndarray | None) -> Prediction:
         start = time.perf_counter()
         height, width = context.image.shape[:2]
-        crop = crop_window(clicks[:4], width, height, self.margin)
+        prompt, _ = split_prompt(clicks)
+        crop = crop_window(prompt, width, height, self.margin)
         x0, y0, x1, y1 = crop
         scale = min(1.0, self.work_size / max(x1 - x0, y1 - y0))
         size = (max(1, round((x1 - x0) * scale)), max(1, round((y1 - y0) * scale)))
@@ -58,7 +60,7 @@ class GrabCutSegmenter(Segmenter):
             py = int(np.clip((click.y - y0) * scale, 0, size[1] - 1))
             return px, py
 
-        labels = self._initial_labels(clicks[:4], to_patch, size, previous, crop, scale)
+        labels = self._initial_labels(prompt, to_patch, size, previous, crop, scale)
         prior = labels == cv2.GC_PR_FGD  # the previous mask (or the box) before any seed
         radius = max(1, round(self.click_radius * max(size)))
         for click in clicks:
@@ -67,7 +69,7 @@ class GrabCutSegmenter(Segmenter):
                 cv2.circle(labels, point, radius, cv2.GC_BGD, -1)
             elif click.kind is ClickKind.POSITIVE:
                 cv2.circle(labels, point, radius, cv2.GC_FGD, -1)
-            else:  # extreme and boundary clicks lie on the object's edge
+            elif click.kind is not ClickKind.BOX:  # extreme and boundary clicks lie on the object's edge
                 if click.kind is ClickKind.BOUNDARY and previous is not None:
                     seed_boundary_click(labels, prior, point)
                 cv2.circle(labels, point, 1, cv2.GC_FGD, -1)
@@ -99,7 +101,7 @@ class GrabCutSegmenter(Segmenter):
 
 
 def crop_window(extremes: list[Click], width: int, height: int, margin: float) -> tuple[int, int, int, int]:
-    """The extreme points' box grown by ``margin`` (and at least 8 px), clipped to the image."""
+    """The prompt's box (extreme points or box corners) grown by ``margin`` (and at least 8 px), clipped to the image."""
     xs = [c.x for c in extremes]
     ys = [c.y for c in extremes]
     pad_x = max(8.0, margin * (max(xs) - min(xs)))

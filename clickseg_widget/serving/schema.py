@@ -166,7 +166,7 @@ def _parse_image(image: Any) -> ImageReference:
 
 def _parse_clicks(clicks: Any) -> tuple[Click, ...]:
     if not isinstance(clicks, list) or not clicks:
-        raise SchemaError('clicks must be a non-empty list of {"x": float, "y": float, "kind": "extreme|positive|negative|boundary"}', code="invalid_clicks")
+        raise SchemaError('clicks must be a non-empty list of {"x": float, "y": float, "kind": "extreme|box|positive|negative|boundary"} (4 extreme or 2 box clicks first)', code="invalid_clicks")
     parsed = []
     for index, click in enumerate(clicks):
         if not isinstance(click, dict):

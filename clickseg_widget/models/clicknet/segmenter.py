@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 import torch
 
-from ...clicks import Click, ClickKind
+from ...clicks import Click, ClickKind, split_prompt
 from ..base import ImageContext, Prediction, Segmenter
 from .device import cpu_threads, resolve_device
 from .inputs import Window, click_maps, crop_square, encoder_input, grabcut_cue, object_window, paste_back, valid_region
@@ -64,11 +64,12 @@ class ClickNetSegmenter(Segmenter):
     def segment(self, context: ImageContext, clicks: list[Click], previous: np.ndarray | None) -> Prediction:
         start = time.perf_counter()
         size = self.config.crop_size
-        extremes = np.array([[c.x, c.y] for c in clicks[:4]], np.float32)
+        prompt, corrective = split_prompt(clicks)
+        extremes = np.array([[c.x, c.y] for c in prompt], np.float32)
         window = object_window(extremes, self.config.margin)
         features, encode_ms = self._features(context, window, extremes)
         points = {kind: [] for kind in (ClickKind.POSITIVE, ClickKind.NEGATIVE, ClickKind.BOUNDARY)}
-        for click in clicks[4:]:
+        for click in corrective:
             points[click.kind].append(tuple(window.to_crop([click.x, click.y], size)[0]))
         previous_crop = None
         if previous is not None:
