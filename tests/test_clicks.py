@@ -100,3 +100,41 @@ def test_extremes_spanning_no_area_are_refused(points):
     with pytest.raises(ValueError, match="span no area"):
         session.add(*points[3], "extreme")
     assert len(session) == 3  # the refused click was not recorded
+
+
+# -- box start -------------------------------------------------------------------------------------
+def test_a_box_starts_an_object_and_corrective_clicks_follow():
+    from clickseg_widget.clicks import PromptKind, split_prompt
+
+    session = ClickSession((100, 80))
+    assert not session.is_ready and session.prompt_kind is None
+    session.add_box(60, 50, 10, 5)  # corners in any order
+    assert session.is_ready and session.prompt_kind is PromptKind.BOX
+    assert session.bbox() == (10, 5, 60, 50) and session.extreme_points == ()
+    session.add(30, 20)  # the default kind after a complete prompt is positive
+    session.add(5, 5, "negative")
+    prompt, corrective = split_prompt(session.clicks)
+    assert [c.kind for c in prompt] == [ClickKind.BOX, ClickKind.BOX]
+    assert [c.kind for c in corrective] == [ClickKind.POSITIVE, ClickKind.NEGATIVE] == [c.kind for c in session.corrective]
+    assert ClickSession.from_json(session.to_json()).clicks == session.clicks
+    session.undo(), session.undo(), session.undo()
+    assert not session.is_ready and len(session) == 1  # undo removes one corner at a time
+
+
+def test_box_mistakes_get_clear_errors():
+    session = ClickSession((100, 80))
+    with pytest.raises(ValueError, match="box spans no area"):
+        session.add_box(10, 5, 10, 50)
+    assert len(session) == 0  # a refused box leaves nothing half-added
+    with pytest.raises(ValueError, match="outside the 100x80 image"):
+        session.add_box(10, 5, 120, 50)
+    assert len(session) == 0
+    session.add_box(10, 5, 60, 50)
+    with pytest.raises(ValueError, match="reset the object"):
+        session.add_box(0, 0, 5, 5)
+    with pytest.raises(ValueError, match="already has its two box corners"):
+        session.add(Click(20, 20, ClickKind.BOX))
+    mixed = ClickSession()
+    mixed.add(Click(10, 10, ClickKind.BOX))
+    with pytest.raises(ValueError, match="before the two box corners \\(1 of 2"):
+        mixed.add(Click(20, 20, ClickKind.EXTREME))

@@ -159,3 +159,37 @@ def test_cli_reports_aws_and_file_errors_in_one_line(tmp_path):
         capture_output=True, text=True,
     )
     assert result.returncode == 2 and "Traceback" not in result.stderr and "error:" in result.stderr
+
+
+def test_click_honoured_on_hand_built_masks():
+    from clickseg_widget import Click
+    from clickseg_widget.evaluation.metrics import click_honoured
+
+    mask = np.zeros((20, 20), bool)
+    mask[5:15, 5:15] = True
+    assert click_honoured(mask, Click(8, 8, ClickKind.POSITIVE))
+    assert not click_honoured(mask, Click(2, 2, ClickKind.POSITIVE))
+    assert click_honoured(mask, Click(2.7, 2.2, ClickKind.NEGATIVE))
+    assert not click_honoured(mask, Click(14.9, 14.9, ClickKind.NEGATIVE))  # pixel (14, 14) is inside
+    assert click_honoured(mask, Click(16, 10, ClickKind.BOUNDARY))  # the edge (x=14) is 2 px away
+    assert not click_honoured(mask, Click(17, 10, ClickKind.BOUNDARY))  # 3 px away
+    assert not click_honoured(mask, Click(10, 10, ClickKind.BOUNDARY))  # deep inside
+    with pytest.raises(ValueError, match="only corrective clicks"):
+        click_honoured(mask, Click(10, 10, ClickKind.EXTREME))
+
+
+def test_runner_reports_the_honour_rate_and_a_box_start(grabcut_dir):
+    samples = load_samples(grabcut_dir, limit=2)
+    report = evaluate(GrabCutSegmenter(), samples, corrective_clicks=2, progress=False, start="box")
+    data = report.to_json()
+    assert data["settings"]["start"] == "box"
+    made = data["corrective_clicks_made"]
+    assert made >= 2 and data["honour_rate"] == round(sum(o.honoured for o in report.objects) / made, 4)
+    assert "clicks honoured" in report.table() and "after the box" in report.table()
+
+
+def test_box_clicks_are_the_ground_truth_box():
+    clicks = Clicker(_square()).box_clicks()
+    assert [(c.x, c.y, c.kind) for c in clicks] == [(20, 10, ClickKind.BOX), (49, 39, ClickKind.BOX)]
+    with pytest.raises(ValueError, match="unknown start"):
+        Clicker(_square()).prompt_clicks("polygon")

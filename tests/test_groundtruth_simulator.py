@@ -159,7 +159,7 @@ def test_clicknet_is_fine_tuned_on_human_labels(shared_data, tmp_path):
     trained = [r for r in result.iterations if r.training_loss]
     assert trained and len(trained[0].training_loss) == 1 and np.isfinite(trained[0].training_loss[0])
     assert result.human_labels + result.machine_labels == 8 and result.unlabeled == 0
-    assert segmenter.last_fine_tune.epochs == 1
+    assert segmenter.last_fine_tune.windows == 1
 
 
 def test_the_same_job_folder_read_from_s3(segmentation_run):

@@ -5,7 +5,7 @@ import argparse
 import json
 
 from ..models.registry import available, get_segmenter, parse_backend_options
-from .clicker import MODES
+from .clicker import MODES, STARTS
 from .datasets import load_samples
 from .runner import evaluate
 
@@ -15,6 +15,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backend", default="default", help=f"segmenter: one of {', '.join(available())}")
     parser.add_argument("--corrective-clicks", type=int, default=5, metavar="K", help="corrective clicks per object")
     parser.add_argument("--limit", type=int, default=None, metavar="N", help="evaluate the first N objects only")
+    parser.add_argument("--start", choices=STARTS, default="extreme", help="first prompt: 4 extreme points or the bounding box")
     parser.add_argument("--mode", choices=MODES, default="standard", help="corrective click protocol")
     parser.add_argument("--jitter", type=float, default=0.0, metavar="PX", help="Gaussian click jitter in pixels")
     parser.add_argument("--seed", type=int, default=0)
@@ -37,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
         jitter=args.jitter,
         seed=args.seed,
         progress=not args.json,
+        start=args.start,
     )
     print(json.dumps(report.to_json()) if args.json else report.table())
     return 0

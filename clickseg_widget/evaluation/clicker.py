@@ -1,7 +1,7 @@
 """Simulated user clicks from a ground-truth mask, the standard protocol.
 
 Extreme points are the object's topmost, leftmost, bottommost and rightmost
-pixels.  Each corrective click goes to the interior-most point of the largest
+pixels; a box start is the ground truth's bounding box (two corner clicks).  Each corrective click goes to the interior-most point of the largest
 error (L2 distance transform of the padded error region, already-clicked
 pixels excluded); it is positive when the missed region is deeper than the
 spurious one.  ``mode="boundary"`` instead places the click on the true
@@ -16,6 +16,7 @@ import numpy as np
 from ..clicks import Click, ClickKind
 
 MODES = ("standard", "boundary")
+STARTS = ("extreme", "box")
 
 
 class Clicker:
@@ -54,6 +55,22 @@ class Clicker:
             self.clicked[int(y), int(x)] = True
             clicks.append(Click(x, y, ClickKind.EXTREME))
         return clicks
+
+    def box_clicks(self) -> list[Click]:
+        """The ground truth's tight bounding box as two ``BOX`` corner clicks (top-left, bottom-right pixels)."""
+        ys, xs = np.nonzero(self.truth)
+        corners = ((float(xs.min()), float(ys.min())), (float(xs.max()), float(ys.max())))
+        clicks = [Click(*self._jittered(x, y, region=None), ClickKind.BOX) for x, y in corners]
+        if abs(clicks[0].x - clicks[1].x) < 1 or abs(clicks[0].y - clicks[1].y) < 1:
+            # a one-pixel-wide object: its box needs some area to be a prompt
+            clicks[1] = Click(min(clicks[0].x + 1, self.truth.shape[1] - 1), min(clicks[0].y + 1, self.truth.shape[0] - 1), ClickKind.BOX)
+        return clicks
+
+    def prompt_clicks(self, start: str) -> list[Click]:
+        """The clicks that start the object: ``"extreme"`` points or a ``"box"``."""
+        if start not in STARTS:
+            raise ValueError(f"unknown start {start!r}: use one of {', '.join(STARTS)}")
+        return self.extreme_clicks() if start == "extreme" else self.box_clicks()
 
     def next_click(self, prediction: np.ndarray) -> Click | None:
         """The next corrective click for ``prediction``, or None when nothing is wrong."""

@@ -69,14 +69,17 @@ def load_samples(root: str | Path, limit: int | None = None) -> list[Sample]:
 
 
 DEVELOPMENT_BENCHMARK = "grabcut"
+# Sets whose numbers must keep meaning something: never in a training pool.
+HELD_OUT = {DEVELOPMENT_BENCHMARK: "the development benchmark", "ecssd": "a validation set", "pennfudan": "a validation set"}
 
 
 def check_trainable(folder: str | Path) -> None:
-    """Refuse to train on the development benchmark: its numbers would stop meaning anything."""
-    if Path(folder).resolve().name == DEVELOPMENT_BENCHMARK:
+    """Refuse to train on the development benchmark or a validation set: their numbers would stop meaning anything."""
+    name = Path(folder).resolve().name
+    if name in HELD_OUT:
         raise ValueError(
-            f"{DEVELOPMENT_BENCHMARK} is the development benchmark, for evaluation only: "
-            "never train on it (use coco_mval, davis345 or your own labels)"
+            f"{name} is {HELD_OUT[name]}, for evaluation only: never train on it "
+            "(use coco_mval, davis345, the public training sets or your own labels)"
         )
 
 

@@ -1,9 +1,11 @@
 """Run a segmenter through simulated clicks on a benchmark, the original tool's way.
 
-Each object gets its four extreme points, then corrective clicks from the
-click simulator.  We record IoU after every click, the latency of the first
-mask (``prepare`` included) and of each corrective click, and keep clicking
-past ``corrective_clicks`` only while IoU is below 90% (for NoC), up to the cap.
+Each object gets its four extreme points (or, with ``start="box"``, its
+bounding box), then corrective clicks from the click simulator.  We record
+IoU after every click, the latency of the first mask (``prepare`` included)
+and of each corrective click, whether the final mask honours each
+corrective click, and keep clicking past ``corrective_clicks`` only while
+IoU is below 90% (for NoC), up to the cap.
 """
 from __future__ import annotations
 
@@ -18,9 +20,10 @@ from tqdm.auto import tqdm
 from ..models.base import Segmenter
 from .clicker import Clicker
 from .datasets import Sample, load_mask
-from .metrics import clicks_to_reach, iou, percentiles
+from .metrics import click_honoured, clicks_to_reach, iou, percentiles
 
 NOC_THRESHOLDS = (0.85, 0.90)
+START_NAMES = {"extreme": "4 extreme points", "box": "box"}
 
 
 @dataclass
@@ -29,6 +32,7 @@ class ObjectResult:
     ious: list[float]  # index 0: after the extreme points; i: after i corrective clicks
     first_ms: float
     corrective_ms: list[float] = field(default_factory=list)
+    honoured: int = 0  # corrective clicks whose own pixel has the asked-for label in the final mask
 
     def iou_after(self, clicks: int) -> float:
         """IoU after ``clicks`` corrective clicks; a finished object keeps its last IoU."""
@@ -56,6 +60,11 @@ class EvaluationReport:
         failed = sum(1 for o in self.objects if max(o.ious[: self.noc_cap + 1]) < threshold)
         return float(np.mean(counts)), failed
 
+    def honour_rate(self) -> float:
+        """Share of all corrective clicks that the final masks honour (1.0 when no click was needed)."""
+        clicks = sum(len(o.corrective_ms) for o in self.objects)
+        return sum(o.honoured for o in self.objects) / clicks if clicks else 1.0
+
     def latency(self) -> dict[str, dict[str, float]]:
         corrective = [ms for o in self.objects for ms in o.corrective_ms]
         return {"first": percentiles([o.first_ms for o in self.objects]), "corrective": percentiles(corrective)}
@@ -71,6 +80,8 @@ class EvaluationReport:
             "noc90": round(noc90, 2),
             "noc85_failed": failed85,
             "noc90_failed": failed90,
+            "honour_rate": round(self.honour_rate(), 4),
+            "corrective_clicks_made": sum(len(o.corrective_ms) for o in self.objects),
             "latency_ms": {k: {p: round(v, 1) for p, v in d.items()} for k, d in self.latency().items()},
             "peak_rss_mb": round(self.peak_rss_mb, 1),
             "settings": self.settings,
@@ -91,7 +102,9 @@ class EvaluationReport:
             "",
             f"backend {self.backend}, {len(self.objects)} objects",
             f"NoC@85 {noc85:.2f} ({failed85} never reached), NoC@90 {noc90:.2f} ({failed90} never reached), "
-            f"corrective clicks after the 4 extreme points, cap {self.noc_cap}",
+            f"corrective clicks after the {START_NAMES[self.settings.get('start', 'extreme')]}, cap {self.noc_cap}",
+            f"clicks honoured {100 * self.honour_rate():.2f}% of {sum(len(o.corrective_ms) for o in self.objects)} "
+            "(the final mask gives each clicked pixel the label asked for)",
             f"latency first mask p50 {latency['first']['p50']:.0f} ms / p90 {latency['first']['p90']:.0f} ms, "
             f"corrective click p50 {latency['corrective']['p50']:.1f} ms / p90 {latency['corrective']['p90']:.1f} ms",
             f"peak memory {self.peak_rss_mb:.0f} MB RSS",
@@ -108,6 +121,7 @@ def evaluate(
     jitter: float = 0.0,
     seed: int = 0,
     progress: bool = True,
+    start: str = "extreme",
 ) -> EvaluationReport:
     if corrective_clicks < 0 or noc_cap < 1:
         raise ValueError("corrective_clicks must be >= 0 and noc_cap >= 1")
@@ -115,18 +129,19 @@ def evaluate(
     for index, sample in enumerate(tqdm(samples, desc=f"evaluate {segmenter.name}", disable=not progress)):
         truth, ignore = load_mask(sample.mask_path)
         clicker = Clicker(truth, ignore, mode=mode, jitter=jitter, seed=seed + index)
-        results.append(_run_object(segmenter, sample, truth, ignore, clicker, corrective_clicks, noc_cap))
+        results.append(_run_object(segmenter, sample, truth, ignore, clicker, start, corrective_clicks, noc_cap))
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    settings = {"mode": mode, "jitter": jitter, "seed": seed}
+    settings = {"mode": mode, "jitter": jitter, "seed": seed, "start": start}
     return EvaluationReport(segmenter.name, corrective_clicks, noc_cap, results, peak_kb / 1024.0, settings)
 
 
-def _run_object(segmenter, sample, truth, ignore, clicker, corrective_clicks, noc_cap) -> ObjectResult:
+def _run_object(segmenter, sample, truth, ignore, clicker, start_with, corrective_clicks, noc_cap) -> ObjectResult:
     start = time.perf_counter()
     context = segmenter.prepare(sample.image_path)
     if context.image.shape[:2] != truth.shape:
         raise ValueError(f"{sample.mask_path.name} is {truth.shape} but its image is {context.image.shape[:2]}")
-    clicks = clicker.extreme_clicks()
+    clicks = clicker.prompt_clicks(start_with)
+    prompt_size = len(clicks)
     prediction = segmenter.predict(context, clicks)
     result = ObjectResult(sample.name, [iou(prediction.mask, truth, ignore)], (time.perf_counter() - start) * 1000)
     limit = max(corrective_clicks, noc_cap)
@@ -141,4 +156,5 @@ def _run_object(segmenter, sample, truth, ignore, clicker, corrective_clicks, no
         prediction = segmenter.predict(context, clicks, prediction)
         result.corrective_ms.append((time.perf_counter() - start) * 1000)
         result.ious.append(iou(prediction.mask, truth, ignore))
+    result.honoured = sum(click_honoured(prediction.mask, click) for click in clicks[prompt_size:])
     return result

@@ -93,7 +93,7 @@ def default_trainer(segmenter: Segmenter, epochs: int) -> Trainer | None:
         from ..models.clicknet import fine_tune
 
         tuned = fine_tune(model, list(images), list(masks), epochs=epochs)
-        return [float(loss) for loss in tuned.last_fine_tune.epoch_losses]
+        return [float(loss) for loss in tuned.last_fine_tune.losses]
 
     return train
 

@@ -1,4 +1,10 @@
-"""``clickseg train DATA_DIR... --out WEIGHTS``: train ClickNet from scratch."""
+"""``clickseg train DATA_DIR... --out WEIGHTS``: train ClickNet, resumably.
+
+A run writes a checkpoint (weights, optimiser, schedule position) every
+``--checkpoint-every`` steps and the weights beside it; ``--resume`` picks a
+run up where it stopped, on any device, and reaches the same weights as an
+uninterrupted run.  ``--minutes`` bounds one sitting, not the schedule.
+"""
 from __future__ import annotations
 
 import argparse
@@ -9,24 +15,32 @@ from pathlib import Path
 
 import torch
 
+from .checkpoint import load_checkpoint, save_checkpoint
 from .data import crops_from_folders
 from .device import resolve_device
 from .network import ClickNet, ClickNetConfig
-from .train import TrainHistory, TrainSettings, train_model
-from .weights import save_weights
+from .train import TrainSettings, TrainState, make_optimiser, total_steps, train_model
+from .weights import save_weights, warm_start
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("data", nargs="+", type=Path, help="dataset folders with images/ and masks/ (never grabcut)")
-    parser.add_argument("--out", type=Path, required=True, help="where to write the .safetensors weights (rewritten after every epoch)")
+    parser.add_argument("data", nargs="+", type=Path, help="dataset folders with images/ and masks/ (never grabcut, ecssd or pennfudan)")
+    parser.add_argument("--out", type=Path, required=True, help="where to write the .safetensors weights (rewritten at each checkpoint)")
+    parser.add_argument("--checkpoint", type=Path, default=None, help="training checkpoint to write (default: OUT with .ckpt.safetensors)")
+    parser.add_argument("--resume", type=Path, default=None, help="continue the run saved in this checkpoint")
+    parser.add_argument("--init", type=Path, default=None, help="warm start from these ClickNet weights (new input channels start at zero)")
+    parser.add_argument("--cache", type=Path, default=None, help="folder for decoded training crops, built once and reused")
+    parser.add_argument("--steps", type=int, default=None, help="schedule length in steps (default: --epochs passes over the pool)")
     parser.add_argument("--epochs", type=int, default=TrainSettings.epochs)
-    parser.add_argument("--minutes", type=float, default=None, help="time budget: anneal and stop after this many minutes")
+    parser.add_argument("--minutes", type=float, default=None, help="stop this sitting after this many minutes (resume later)")
+    parser.add_argument("--checkpoint-every", type=int, default=100, help="steps between checkpoints")
     parser.add_argument("--batch-size", type=int, default=TrainSettings.batch_size)
     parser.add_argument("--learning-rate", type=float, default=TrainSettings.learning_rate)
+    parser.add_argument("--max-corrective", type=int, default=TrainSettings.max_corrective, help="longest simulated click sequence")
+    parser.add_argument("--box-share", type=float, default=TrainSettings.box_share, help="share of objects started with a box")
+    parser.add_argument("--click-weight", type=float, default=TrainSettings.click_weight, help="extra loss weight on clicked pixels")
     parser.add_argument("--crop-size", type=int, default=ClickNetConfig.crop_size, help="side of the square object crop the network sees")
-    parser.add_argument(
-        "--grabcut-iterations", type=int, default=3, help="GrabCut iterations for the classical input cue (0: no cue)"
-    )
+    parser.add_argument("--grabcut-iterations", type=int, default=3, help="GrabCut iterations for the classical input cue (0: no cue)")
     parser.add_argument("--limit", type=int, default=None, help="use only the first N objects of each folder (smoke tests)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda")
@@ -37,49 +51,68 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.epochs < 1:
-        raise ValueError("--epochs must be at least 1")
     device = resolve_device(args.device)
     torch.set_num_threads(args.threads or max(1, (os.cpu_count() or 2) // 2))
-    config = ClickNetConfig(crop_size=args.crop_size, grabcut_iterations=args.grabcut_iterations)
-    crops = crops_from_folders(args.data, config, limit=args.limit, progress=not args.quiet)
-    model = ClickNet(config)
-    settings = TrainSettings(
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        learning_rate=args.learning_rate,
-        seed=args.seed,
-        time_budget_s=args.minutes * 60 if args.minutes else None,
-        progress=not args.quiet,
+    checkpoint_path = args.checkpoint or args.out.with_suffix(".ckpt.safetensors")
+    started = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    if args.resume is not None:
+        model, optimiser, state, settings, provenance = load_checkpoint(args.resume, device)
+        settings.time_budget_s = args.minutes * 60 if args.minutes else None
+        settings.progress = not args.quiet
+    else:
+        if args.epochs < 1:
+            raise ValueError("--epochs must be at least 1")
+        config = ClickNetConfig(crop_size=args.crop_size, grabcut_iterations=args.grabcut_iterations, prompt_channel=True)
+        model = ClickNet(config)
+        provenance = {"data": [f"{p.name} ({p})" for p in args.data], "sittings": []}
+        if args.init is not None:
+            source = warm_start(model, args.init)
+            provenance["warm_start"] = {"weights": str(args.init), "provenance": source.get("provenance", {})}
+        settings = TrainSettings(
+            steps=args.steps,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            learning_rate=args.learning_rate,
+            max_corrective=args.max_corrective,
+            box_share=args.box_share,
+            click_weight=args.click_weight,
+            seed=args.seed,
+            time_budget_s=args.minutes * 60 if args.minutes else None,
+            progress=not args.quiet,
+        )
+        optimiser, state = make_optimiser(model.to(device), settings), TrainState()
+    pool = crops_from_folders(args.data, model.config, limit=args.limit, progress=not args.quiet, cache_dir=args.cache)
+    objects = sum(len(crops) for crops in pool.values())
+    provenance["objects"] = objects
+    provenance["objects_per_set"] = {name: len(crops) for name, crops in pool.items()}
+    provenance["steps_planned"] = total_steps(settings, objects)
+    provenance["batch_size"] = settings.batch_size
+    provenance["torch"] = torch.__version__
+    sitting = {"device": _device_name(device), "machine": _machine(), "started_utc": started, "from_step": state.step}
+    provenance.setdefault("sittings", []).append(sitting)
+
+    def checkpoint(model: ClickNet, optimiser: torch.optim.Optimizer, state: TrainState) -> None:
+        sitting.update(to_step=state.step)
+        provenance.update(
+            steps=state.step,
+            train_seconds=round(state.seconds, 1),
+            final_loss=round(state.losses[-1], 4) if state.losses else None,
+            complete=state.step >= provenance["steps_planned"],
+        )
+        save_checkpoint(checkpoint_path, model, optimiser, state, settings, provenance)
+        save_weights(model, args.out, provenance)
+
+    history = train_model(model, pool, settings, device, optimiser, state, on_checkpoint=checkpoint, checkpoint_every=args.checkpoint_every)
+    done = "complete" if history.steps >= provenance["steps_planned"] else f"stopped, resume with --resume {checkpoint_path}"
+    print(
+        f"wrote {args.out} and {checkpoint_path}: step {history.steps} of {provenance['steps_planned']} ({done}), "
+        f"{history.seconds / 60:.1f} min in total on {_device_name(device)}"
     )
-    started = dt.datetime.now(dt.timezone.utc)
-
-    def provenance(history: TrainHistory, complete: bool) -> dict:
-        return {
-            "data": [f"{p.name} ({p})" for p in args.data],
-            "objects": len(crops),
-            "epochs_planned": args.epochs,
-            "epochs_completed": history.epochs,
-            "steps": history.steps,
-            "final_loss": round(history.epoch_losses[-1], 4) if history.epoch_losses else None,
-            "train_seconds": round(history.seconds, 1),
-            "seed": args.seed,
-            "batch_size": args.batch_size,
-            "time_budget_minutes": args.minutes,
-            "device": _device_name(device),
-            "machine": f"{platform.machine()} {os.cpu_count()} CPU cores, {platform.system()}",
-            "torch": torch.__version__,
-            "started_utc": started.isoformat(timespec="seconds"),
-            "complete": complete,
-        }
-
-    def checkpoint(model: ClickNet, history: TrainHistory) -> None:
-        save_weights(model, args.out, provenance(history, complete=False))
-
-    history = train_model(model, crops, settings, device, on_epoch=checkpoint)
-    save_weights(model, args.out, provenance(history, complete=True))
-    print(f"wrote {args.out}: {history.epochs} epochs, {history.steps} steps, {history.seconds / 60:.1f} min on {_device_name(device)}")
     return 0
+
+
+def _machine() -> str:
+    return f"{platform.machine()} {os.cpu_count()} CPU cores, {platform.system()}"
 
 
 def _device_name(device: torch.device) -> str:

@@ -34,7 +34,7 @@ def fine_tune(
 
     Each mask is one object of its image (same height and width).  Returns
     the same segmenter (a new one with the shipped weights when ``None`` is
-    given) with ``last_fine_tune`` set to the loss history; ``save_to``
+    given) with ``last_fine_tune`` set to the loss history (one loss per epoch); ``save_to``
     also writes the new weights as safetensors.  Runs on the segmenter's
     device and (on CPU) its ``threads``.
     """
@@ -54,12 +54,15 @@ def fine_tune(
         freeze_batchnorm=True,
         progress=progress,
     )
+    steps_per_epoch = max(1, len(crops) // min(batch_size, len(crops)))
     with segmenter.lock, cpu_threads(segmenter.threads):
-        history: TrainHistory = train_model(segmenter.model, crops, settings, segmenter.device)
+        history: TrainHistory = train_model(
+            segmenter.model, crops, settings, segmenter.device, checkpoint_every=steps_per_epoch
+        )
         segmenter.forget_features()
     segmenter.last_fine_tune = history
     if save_to is not None:
         provenance = dict(segmenter.metadata.get("provenance", {}))
-        provenance["fine_tuned"] = {"objects": len(crops), "epochs": history.epochs, "seconds": round(history.seconds, 1)}
+        provenance["fine_tuned"] = {"objects": len(crops), "epochs": epochs, "steps": history.steps, "seconds": round(history.seconds, 1)}
         save_weights(segmenter.model, save_to, provenance)
     return segmenter

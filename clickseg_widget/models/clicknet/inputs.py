@@ -14,14 +14,16 @@ from typing import Iterable, Sequence
 import cv2
 import numpy as np
 
+from ...clicks import Click, ClickKind, PromptKind
 from ..grabcut import run_grabcut
 
 # RGB statistics of natural photos; the network was trained with these.
 RGB_MEAN = np.array([0.485, 0.456, 0.406], np.float32)
 RGB_STD = np.array([0.229, 0.224, 0.225], np.float32)
 
-# Channels of the per-click map stack, in order.
-CLICK_CHANNELS = ("positive", "negative", "boundary", "previous")
+# Channels of the per-click map stack, in order: one disk map per corrective kind, then the previous mask.
+CLICK_KINDS = (ClickKind.POSITIVE, ClickKind.NEGATIVE, ClickKind.BOUNDARY)
+CLICK_CHANNELS = (*(kind.value for kind in CLICK_KINDS), "previous")
 COLOUR_BITS = 4  # 16 levels per channel: coarse enough to fill the histogram from one crop
 
 
@@ -166,8 +168,10 @@ def colour_likelihood(crop: np.ndarray, box: np.ndarray, valid: np.ndarray) -> n
     return (fg / (fg + bg))[bins].astype(np.float32)
 
 
-def grabcut_cue(crop: np.ndarray, extremes_crop: np.ndarray, iterations: int) -> np.ndarray:
+def grabcut_cue(crop: np.ndarray, prompt_crop: np.ndarray, kind: PromptKind, iterations: int) -> np.ndarray:
     """GrabCut's answer on the crop (1 object, 0 background), seeded like the ``grabcut`` backend.
+
+    Extreme points lie on the object and become foreground seeds; box corners do not.
 
     Graph cuts give the from-scratch network what a few minutes of CPU
     training cannot teach it: region coherence and edges of this very image.
@@ -175,49 +179,64 @@ def grabcut_cue(crop: np.ndarray, extremes_crop: np.ndarray, iterations: int) ->
     """
     size = crop.shape[0]
     labels = np.full((size, size), cv2.GC_BGD, np.uint8)
-    bx0, by0 = np.clip(np.floor(extremes_crop.min(axis=0)).astype(int), 0, size - 1)
-    bx1, by1 = np.clip(np.ceil(extremes_crop.max(axis=0)).astype(int), 0, size - 1)
+    bx0, by0 = np.clip(np.floor(prompt_crop.min(axis=0)).astype(int), 0, size - 1)
+    bx1, by1 = np.clip(np.ceil(prompt_crop.max(axis=0)).astype(int), 0, size - 1)
     labels[by0 : by1 + 1, bx0 : bx1 + 1] = cv2.GC_PR_FGD
-    for x, y in np.clip(np.round(extremes_crop), 0, size - 1).astype(int):
-        labels[y, x] = cv2.GC_FGD
+    if kind is PromptKind.EXTREME:
+        for x, y in np.clip(np.round(prompt_crop), 0, size - 1).astype(int):
+            labels[y, x] = cv2.GC_FGD
     labels = run_grabcut(cv2.cvtColor(crop, cv2.COLOR_RGB2BGR), labels, iterations)
     return np.isin(labels, (cv2.GC_FGD, cv2.GC_PR_FGD)).astype(np.float32)
 
 
+def box_map(prompt_crop: np.ndarray, size: int) -> np.ndarray:
+    """The prompt's box, filled, in crop pixels."""
+    plane = np.zeros((size, size), np.float32)
+    x0, y0 = np.clip(np.floor(prompt_crop.min(axis=0)).astype(int), 0, size - 1)
+    x1, y1 = np.clip(np.ceil(prompt_crop.max(axis=0)).astype(int), 0, size - 1)
+    plane[y0 : y1 + 1, x0 : x1 + 1] = 1.0
+    return plane
+
+
 def encoder_input(
-    crop: np.ndarray, extremes_crop: np.ndarray, valid: np.ndarray, sigma: float, cue: np.ndarray | None = None
+    crop: np.ndarray,
+    prompt_crop: np.ndarray,
+    kind: PromptKind,
+    valid: np.ndarray,
+    sigma: float,
+    cue: np.ndarray | None = None,
+    prompt_channel: bool = False,
 ) -> np.ndarray:
-    """CHW float32: normalised RGB, extreme-point heatmap, colour likelihood, inside-image flag[, GrabCut cue]."""
+    """CHW float32, the one prompt encoding of training and inference.
+
+    Channels: normalised RGB, extreme-point heatmap (empty for a box start),
+    colour likelihood, inside-image flag[, GrabCut cue][, the box plane for a
+    box start (empty for extreme points): tells the network which prompt it got].
+    """
     size = crop.shape[0]
     rgb = (crop.astype(np.float32) / 255.0 - RGB_MEAN) / RGB_STD
     rgb[~valid] = 0.0
-    channels = [
-        *np.moveaxis(rgb, -1, 0),
-        gaussian_map(extremes_crop, size, sigma),
-        colour_likelihood(crop, extremes_crop, valid),
-        valid.astype(np.float32),
-    ]
+    heat = gaussian_map(prompt_crop, size, sigma) if kind is PromptKind.EXTREME else np.zeros((size, size), np.float32)
+    channels = [*np.moveaxis(rgb, -1, 0), heat, colour_likelihood(crop, prompt_crop, valid), valid.astype(np.float32)]
     if cue is not None:
         channels.append(cue.astype(np.float32))
+    if prompt_channel:
+        channels.append(box_map(prompt_crop, size) if kind is PromptKind.BOX else np.zeros((size, size), np.float32))
     return np.stack(channels).astype(np.float32)
 
 
-ENCODER_CHANNELS = 6  # without the optional GrabCut cue
+ENCODER_CHANNELS = 6  # without the optional GrabCut cue and prompt-type channel
 
 
-def click_maps(
-    positive: Sequence[Sequence[float]],
-    negative: Sequence[Sequence[float]],
-    boundary: Sequence[Sequence[float]],
-    previous: np.ndarray | None,
-    size: int,
-    radius: int,
-) -> np.ndarray:
-    """CHW float32 in ``CLICK_CHANNELS`` order; ``previous`` is a crop-sized 0/1 mask or None."""
+def click_maps(clicks: Sequence[Click], previous: np.ndarray | None, size: int, radius: int) -> np.ndarray:
+    """CHW float32 in ``CLICK_CHANNELS`` order: the one click encoding of training and inference.
+
+    ``clicks`` are corrective clicks in crop pixel coordinates; ``previous``
+    is a crop-sized 0/1 mask or None.
+    """
     prev = np.zeros((size, size), np.float32) if previous is None else previous.astype(np.float32)
-    return np.stack(
-        [disk_map(positive, size, radius), disk_map(negative, size, radius), disk_map(boundary, size, radius), prev]
-    )
+    disks = [disk_map([(c.x, c.y) for c in clicks if c.kind is kind], size, radius) for kind in CLICK_KINDS]
+    return np.stack([*disks, prev])
 
 
 def valid_region(window: Window, image_size: tuple[int, int], size: int) -> np.ndarray:

@@ -31,10 +31,11 @@ class ClickNetConfig:
     decoder_width: int = 48
     refine_width: int = 16
     grabcut_iterations: int = 0  # > 0: GrabCut's mask on the crop is an extra encoder input
+    prompt_channel: bool = False  # True: a channel tells extreme-point starts from box starts
 
     @property
     def encoder_channels(self) -> int:
-        return ENCODER_CHANNELS + (1 if self.grabcut_iterations > 0 else 0)
+        return ENCODER_CHANNELS + (1 if self.grabcut_iterations > 0 else 0) + (1 if self.prompt_channel else 0)
 
     def to_dict(self) -> dict:
         return asdict(self)

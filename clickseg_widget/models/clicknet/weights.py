@@ -57,6 +57,30 @@ def read_metadata(path: str | Path) -> dict:
         raise WeightsError(f"{path} has a damaged ClickNet header ({err}): re-train or re-install it") from None
 
 
+def warm_start(model: ClickNet, path: str | Path) -> dict:
+    """Copy trained weights into ``model`` whose encoder may take more input channels.
+
+    New input channels (e.g. the prompt-type channel) start at zero weight,
+    so the warm-started network first answers exactly as the trained one did
+    and learns the new input from there.  Returns the source's metadata.
+    """
+    source, metadata = load_weights(path)
+    target = model.state_dict()
+    for name, tensor in source.state_dict().items():
+        if name not in target:
+            raise WeightsError(f"{path} has {name}, which this architecture lacks: warm start needs the same layers")
+        if target[name].shape == tensor.shape:
+            target[name] = tensor
+        elif tensor.dim() == 4 and target[name].shape[0] == tensor.shape[0] and target[name].shape[1] > tensor.shape[1]:
+            widened = torch.zeros_like(target[name])
+            widened[:, : tensor.shape[1]] = tensor
+            target[name] = widened
+        else:
+            raise WeightsError(f"{path}: {name} is {tuple(tensor.shape)}, this architecture needs {tuple(target[name].shape)}")
+    model.load_state_dict(target)
+    return metadata
+
+
 def load_weights(path: str | Path | None = None, device: torch.device | str = "cpu") -> tuple[ClickNet, dict]:
     """Build the network the file describes and load its tensors; returns ``(model in eval mode, metadata)``."""
     path = Path(path) if path is not None else DEFAULT_WEIGHTS
