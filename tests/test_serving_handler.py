@@ -172,3 +172,22 @@ def test_image_from_s3(sample, monkeypatch):
         )
     error = json.loads(payload)["error"]
     assert status == 400 and error["code"] == "s3_read_failed" and "s3:GetObject" in error["message"]
+
+
+def test_a_box_start_and_a_corrective_click_over_the_wire(model, sample):
+    from clickseg_widget.clicks import box_clicks
+
+    truth = sample["clicker"].truth
+    ys, xs = np.nonzero(truth)
+    box = box_clicks(xs.min(), ys.min(), xs.max(), ys.max())
+    local = get_segmenter("grabcut")
+    expected = local.predict(local.prepare(sample["bytes"]), box)
+    first = invoke(model, request_bytes(ImageReference(data=sample["bytes"]), box))
+    np.testing.assert_array_equal(first.mask, expected.mask)
+    clicks = [*box, Click(float(xs.mean()), float(ys.mean()), "positive")]
+    second = invoke(model, request_bytes(ImageReference(hash=first.image_hash), clicks, mask_to_rle(first.mask)))
+    assert second.mask.shape == truth.shape
+    half_box = request_bytes(ImageReference(hash=first.image_hash), [box[0], clicks[-1]])
+    status, payload = handle_invocation(model, half_box, "application/json", "application/json")
+    error = json.loads(payload)["error"]
+    assert (status, error["code"]) == (400, "invalid_clicks") and "two box corners" in error["message"]

@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError("--epochs must be at least 1")
         config = ClickNetConfig(crop_size=args.crop_size, grabcut_iterations=args.grabcut_iterations, prompt_channel=True)
         model = ClickNet(config)
-        provenance = {"data": [f"{p.name} ({p})" for p in args.data], "sittings": []}
+        provenance = {"sittings": []}
         if args.init is not None:
             source = warm_start(model, args.init)
             provenance["warm_start"] = {"weights": str(args.init), "provenance": source.get("provenance", {})}
@@ -88,7 +88,10 @@ def run(args: argparse.Namespace) -> int:
     provenance["steps_planned"] = total_steps(settings, objects)
     provenance["batch_size"] = settings.batch_size
     provenance["torch"] = torch.__version__
-    sitting = {"device": _device_name(device), "machine": _machine(), "started_utc": started, "from_step": state.step}
+    data = [f"{p.name} ({p})" for p in args.data]
+    # a resumed run may add sets (a larger pool for a later stage): the weights name every set they saw
+    provenance["data"] = list(dict.fromkeys([*provenance.get("data", []), *data]))
+    sitting = {"device": _device_name(device), "machine": _machine(), "started_utc": started, "from_step": state.step, "data": data}
     provenance.setdefault("sittings", []).append(sitting)
 
     def checkpoint(model: ClickNet, optimiser: torch.optim.Optimizer, state: TrainState) -> None:

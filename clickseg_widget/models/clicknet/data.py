@@ -136,14 +136,21 @@ def crops_from_folders(
 
 
 def _decode_folder(folder: Path, config: ClickNetConfig, limit: int | None, progress: bool) -> list[ObjectCrop]:
-    """Every usable object of a folder; a mask whose size differs from its image is skipped and named."""
+    """Every usable object of a folder.
+
+    A mask stored at another resolution with the image's aspect ratio (within
+    2%) is resized onto the image; any other size mismatch is skipped and named.
+    """
     crops, skipped = [], []
     for sample in tqdm(load_samples(folder, limit), desc=f"decoding {folder.name}", disable=not progress):
         truth, _ = load_mask(sample.mask_path)
         image = load_image(sample.image_path)
         if image.shape[:2] != truth.shape:
-            skipped.append(f"{sample.mask_path.name} ({truth.shape[1]}x{truth.shape[0]} mask, {image.shape[1]}x{image.shape[0]} image)")
-            continue
+            (ih, iw), (mh, mw) = image.shape[:2], truth.shape
+            if abs((iw / ih) / (mw / mh) - 1.0) > 0.02:
+                skipped.append(f"{sample.mask_path.name} ({mw}x{mh} mask, {iw}x{ih} image)")
+                continue
+            truth = cv2.resize(truth.astype(np.uint8), (iw, ih), interpolation=cv2.INTER_NEAREST).astype(bool)
         crop = crop_object(image, truth, config)
         if crop is not None:
             crops.append(crop)
