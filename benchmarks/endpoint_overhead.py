@@ -23,8 +23,8 @@ from pathlib import Path
 import boto3
 import numpy as np
 
-from clickseg_widget.evaluation.clicker import Clicker
-from clickseg_widget.evaluation.datasets import load_mask, load_samples
+from clickseg_widget.simulation.clicker import Clicker
+from clickseg_widget.simulation.datasets import load_mask, load_samples
 from clickseg_widget.models.endpoint import EndpointSegmenter
 from clickseg_widget.models.registry import get_segmenter
 from clickseg_widget.models.registry import parse_backend_options

@@ -13,8 +13,8 @@ from flask import Flask, Response, request
 from moto import mock_aws
 
 from clickseg_widget.clicks import Click
-from clickseg_widget.evaluation.clicker import Clicker
-from clickseg_widget.evaluation.datasets import load_mask, load_samples
+from clickseg_widget.simulation.clicker import Clicker
+from clickseg_widget.simulation.datasets import load_mask, load_samples
 from clickseg_widget.io.images import encode_png
 from clickseg_widget.models.endpoint import EndpointError, EndpointSegmenter, PayloadTooLargeError
 from clickseg_widget.models.registry import get_segmenter

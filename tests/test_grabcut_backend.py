@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 
 from clickseg_widget import Click, ClickSession, Prediction, get_segmenter
-from clickseg_widget.evaluation.clicker import Clicker
-from clickseg_widget.evaluation.datasets import load_mask
-from clickseg_widget.evaluation.metrics import iou
+from clickseg_widget.simulation.clicker import Clicker
+from clickseg_widget.simulation.datasets import load_mask
+from clickseg_widget.simulation.metrics import iou
 from clickseg_widget.models.grabcut import GrabCutSegmenter
 from clickseg_widget.models.registry import available
 

@@ -14,8 +14,8 @@ import pytest
 from cfnlint.api import lint_all, lint_file
 from cfnlint.decode import decode
 
-from clickseg_widget.workforce.job import INFRASTRUCTURE_TEMPLATE as TEMPLATE
-from clickseg_widget.workforce.job import INVOCABLE_NAME, STACK_OUTPUTS
+from clickseg_widget.workforce.custom_task_request import INFRASTRUCTURE_TEMPLATE as TEMPLATE
+from clickseg_widget.workforce.custom_task_request import INVOCABLE_NAME, STACK_OUTPUTS
 from clickseg_widget.workforce.lambda_package import build_lambda_zip
 
 

@@ -18,9 +18,9 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ..models.base import Segmenter
-from .clicker import Clicker
-from .datasets import Sample, load_mask
-from .metrics import click_honoured, clicks_to_reach, iou, percentiles
+from ..simulation.clicker import Clicker
+from ..simulation.datasets import Sample, load_mask
+from ..simulation.metrics import click_honoured, clicks_to_reach, iou, percentiles
 
 NOC_THRESHOLDS = (0.85, 0.90)
 START_NAMES = {"extreme": "4 extreme points", "box": "box"}

@@ -11,7 +11,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..evaluation.metrics import iou as mask_iou
+from ..simulation.metrics import iou as mask_iou
 from ..export.coco import mask_bbox
 from .outputs import Box
 

@@ -14,7 +14,7 @@ from matplotlib.patches import Rectangle
 
 from .costs import CostModel, summarize_iterations
 from .iterations import IterationCounts
-from .job import Job
+from .job_results import Job
 from .outputs import LabeledObject
 from .quality import ScoredLabel, group_miou
 

@@ -12,8 +12,8 @@ from typing import Mapping, Sequence, Union
 
 import numpy as np
 
-from ..evaluation.datasets import load_mask
-from .job import Job
+from ..simulation.datasets import load_mask
+from .job_results import Job
 from .matching import image_box_miou, mask_boxes, mask_iou, matched_ious
 from .outputs import Box, LabeledObject
 

@@ -22,7 +22,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..evaluation.datasets import Sample, check_trainable, load_mask, load_samples
+from ..simulation.datasets import Sample, check_trainable, load_mask, load_samples
 from ..io.atomic import atomic_write_json
 from ..io.images import load_image
 from ..models.base import Segmenter
@@ -38,8 +38,8 @@ from .autolabel import (
     predict_label,
 )
 from .costs import CostModel
-from .job import SIMULATION_FILE
-from .job_writer import JobFolderWriter
+from .job_results import SIMULATION_FILE
+from .job_folder_writer import JobFolderWriter
 from .storage import join_s3
 
 SIMULATED_START = datetime(2026, 1, 1, 9, 0, 0)

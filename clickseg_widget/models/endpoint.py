@@ -18,7 +18,7 @@ import numpy as np
 from ..clicks import Click
 from ..export.coco import mask_to_rle
 from ..io.images import ImageSource, encode_png
-from ..serving.schema import (
+from ..protocol.schema import (
     JSON_CONTENT_TYPE,
     MAX_INVOKE_PAYLOAD_BYTES,
     ImageReference,

@@ -21,7 +21,7 @@ from typing import Any, Callable
 from ..io.images import ImageError
 from ..models.base import ImageContext, Segmenter
 from ..models.registry import get_segmenter
-from .schema import (
+from ..protocol.schema import (
     JSON_CONTENT_TYPE,
     SchemaError,
     SegmentRequest,

@@ -15,9 +15,9 @@ from typing import Any, Sequence, Union
 
 import numpy as np
 
-from ..evaluation.clicker import Clicker
-from ..evaluation.datasets import Sample, load_mask
-from ..evaluation.metrics import percentiles
+from ..simulation.clicker import Clicker
+from ..simulation.datasets import Sample, load_mask
+from ..simulation.metrics import percentiles
 from ..io.images import ImageSource
 from ..models.base import Segmenter
 

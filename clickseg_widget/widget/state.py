@@ -16,7 +16,7 @@ from typing import Any, Iterable, Sequence, Union
 import numpy as np
 
 from ..clicks import Click, ClickKind, ClickSession
-from ..evaluation.datasets import IMAGE_SUFFIXES
+from ..simulation.datasets import IMAGE_SUFFIXES
 from ..export.coco import coco_annotation
 from ..io.images import load_image
 

@@ -30,9 +30,9 @@ from browser_harness import (
 from jupyter_client import BlockingKernelClient
 from playwright.sync_api import Locator, Page
 
-from clickseg_widget.evaluation.clicker import Clicker
-from clickseg_widget.evaluation.datasets import load_mask, load_samples
-from clickseg_widget.evaluation.metrics import iou
+from clickseg_widget.simulation.clicker import Clicker
+from clickseg_widget.simulation.datasets import load_mask, load_samples
+from clickseg_widget.simulation.metrics import iou
 from clickseg_widget.export.coco import rle_to_mask
 from clickseg_widget.export.png import load_mask_png
 from clickseg_widget.widget.viewport import Viewport

@@ -25,7 +25,7 @@ import os
 from typing import Any
 
 from ...models.endpoint import THROTTLING_CODES, runtime_client
-from ...serving.schema import JSON_CONTENT_TYPE, MAX_INVOKE_PAYLOAD_BYTES, SchemaError, error_body, parse_error_text, parse_request
+from ...protocol.schema import JSON_CONTENT_TYPE, MAX_INVOKE_PAYLOAD_BYTES, SchemaError, error_body, parse_error_text, parse_request
 
 DEFAULT_TIMEOUT_S = 25.0
 CONNECT_TIMEOUT_S = 3.0

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..export.groundtruth import read_label_map
 from ..io.images import load_image
-from .jobs import LabelCounters
+from .job_control import LabelCounters
 from .iterations import JobIterations, read_iterations
 from .outputs import OUTPUT_MANIFEST, LabeledObject, ManifestObjects, read_output_manifest
 from .storage import JobFolder, LocalJobFolder, S3JobFolder, open_job_folder, parse_s3_uri, relative_in_job
