@@ -19,6 +19,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 # state the limit explicitly so a larger one gets our own clear message.
 MAX_PIXELS = 16384 * 16384
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+# what a folder of images may hold (the widget's queue, benchmarks, manifests)
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
 
 ImageSource = Union[str, os.PathLike, bytes, np.ndarray, Image.Image]
 

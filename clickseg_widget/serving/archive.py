@@ -15,7 +15,7 @@ import tarfile
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from .. import __version__
+from .._version import __version__
 from ..io.atomic import atomic_write_bytes
 from ..models.registry import resolve
 from .handler import SERVING_CONFIG
