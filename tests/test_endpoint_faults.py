@@ -212,7 +212,7 @@ def test_constructor_checks_its_arguments(monkeypatch, tmp_path):
 def test_loopback_endpoint_needs_no_credentials(monkeypatch):
     import boto3
 
-    from clickseg_widget.models.endpoint import runtime_client
+    from clickseg_widget.protocol.runtime import runtime_client
 
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
         monkeypatch.delenv(name, raising=False)
