@@ -8,18 +8,18 @@ percentiles, which is what SageMaker itself measured.
 """
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Sequence, Union
 
 import numpy as np
 
+from ..evaluation.click_loop import label_object
+from ..io.images import ImageSource
+from ..models.base import Segmenter
 from ..simulation.clicker import Clicker
 from ..simulation.datasets import Sample, load_mask
 from ..simulation.metrics import percentiles
-from ..io.images import ImageSource
-from ..models.base import Segmenter
 
 PERCENTILES = (50, 90, 99)
 # The original few-click tool's p90 latency per SageMaker instance type (ms), for comparison rows.
@@ -71,20 +71,9 @@ def profile_latency(
 
 def _run_object(segmenter: Segmenter, item: ProfileItem, clicks_per_object: int, mode: str, profile: LatencyProfile) -> None:
     image, truth, ignore = _unpack(item)
-    clicker = Clicker(truth, ignore, mode=mode)
-    clicks = clicker.extreme_clicks()
-    start = time.perf_counter()
-    context = segmenter.prepare(image)
-    prediction = segmenter.predict(context, clicks)
-    profile.first_mask_ms.append((time.perf_counter() - start) * 1000.0)
-    for _ in range(clicks_per_object):
-        click = clicker.next_click(prediction.mask)
-        if click is None:
-            break
-        clicks.append(click)
-        start = time.perf_counter()
-        prediction = segmenter.predict(context, clicks, prediction)
-        profile.corrective_ms.append((time.perf_counter() - start) * 1000.0)
+    result = label_object(segmenter, image, truth, ignore, Clicker(truth, ignore, mode=mode), clicks_per_object)
+    profile.first_mask_ms.append(result.first_ms)
+    profile.corrective_ms.extend(result.corrective_ms)
 
 
 def _unpack(item: ProfileItem) -> tuple[ImageSource, np.ndarray, np.ndarray | None]:
