@@ -54,11 +54,8 @@ def run_paired(local_segmenter, remote_segmenter, samples, clicks_per_object, lo
                     break
                 clicks.append(click)
             for name, segmenter, profile in (("local", local_segmenter, local), ("remote", remote_segmenter, remote)):
-                if step == 0:
-                    segmenter.clear_cache()
-                    if index == 0:  # warm-up: model load, first connection
-                        segmenter.predict(segmenter.prepare(sample.image_path), clicks)
-                        segmenter.clear_cache()
+                if step == 0 and index == 0:  # warm-up: model load, first connection
+                    segmenter.predict(segmenter.prepare(sample.image_path), clicks)
                 start = time.perf_counter()
                 if step == 0:
                     contexts[name] = segmenter.prepare(sample.image_path)

@@ -225,7 +225,6 @@ class Simulation:
             record.training_loss = self.trainer(
                 self.segmenter, [load_image(o.sample.image_path) for o in training], [self.labels[o.object_id][0] for o in training]
             )
-            self.segmenter.clear_cache()
             self.predictions.clear()
         scores, ious = [], []
         for item in self.validation:

@@ -55,9 +55,8 @@ class EndpointSegmenter(Segmenter):
         max_retries: int = DEFAULT_MAX_RETRIES,
         connect_timeout: float = 5.0,
         return_probability: bool = False,
-        cache_size: int = 8,
     ) -> None:
-        super().__init__(cache_size=cache_size)
+        super().__init__()
         if not endpoint_name:
             raise ValueError(
                 "the endpoint backend needs endpoint_name='<SageMaker endpoint>' "

