@@ -22,7 +22,8 @@ def mask_boxes(mask: np.ndarray, class_id: int = 0, confidence: float | None = N
     """The box around a mask's pixels as a one-box list (empty for an empty mask)."""
     if not np.any(mask):
         return []
-    return [Box(class_id, *mask_bbox(mask), confidence=confidence)]
+    left, top, width, height = mask_bbox(mask)
+    return [Box(class_id, left, top, width, height, confidence)]
 
 
 def box_iou(a: Box, b: Box) -> float:

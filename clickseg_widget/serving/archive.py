@@ -52,7 +52,7 @@ def build_model_archive(
             raise ValueError(f"two archive files would be named {path.name}: rename one of the weights files")
         file_options[option] = path.name
     backend = resolve(backend)  # pin what "default" means today, so the endpoint serves the model tested here
-    config = {
+    config: dict[str, Any] = {
         "backend": backend,
         "options": dict(options or {}),
         "file_options": file_options,
