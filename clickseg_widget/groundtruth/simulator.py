@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, cast
 
 import numpy as np
 
@@ -141,7 +141,7 @@ class Simulation:
         if self.root.exists() and any(self.root.iterdir()):
             raise FileExistsError(f"{self.root} is not empty: choose another OUT_DIR or job name")
         self.writer = JobFolderWriter(
-            self.root, self.settings.job_name, self.settings.task, self.settings.attribute,
+            self.root, self.settings.job_name, self.settings.task, str(self.settings.attribute),
             self.settings.class_name, self.settings.output_path,
         )
         self.rng = np.random.default_rng(self.settings.seed)
@@ -169,7 +169,7 @@ class Simulation:
         unlabeled = {o.object_id: o for o in order}
         records: list[IterationRecord] = []
         s = self.settings
-        validation_size = max(s.min_validation_support, round(s.validation_fraction * len(order)))
+        validation_size = max(s.min_validation_support, round(cast(float, s.validation_fraction) * len(order)))  # resolved() filled it
         first_batches = [order[: s.probe_size], order[s.probe_size : s.batch_size], order[s.batch_size : s.batch_size + validation_size]]
         for number, batch in enumerate(first_batches, start=1):
             record = IterationRecord(number)
@@ -231,7 +231,7 @@ class Simulation:
             label = self._predict(item)
             scores.append(label.confidence)
             ious.append(label_iou(self.settings.task, label.mask, self.labels[item.object_id][0]))
-        threshold = choose_threshold(scores, ious, self.settings.target_miou, self.settings.min_validation_support)
+        threshold = choose_threshold(scores, ious, cast(float, self.settings.target_miou), self.settings.min_validation_support)
         record.threshold = threshold if np.isfinite(threshold) else None
         above = [iou for score, iou in zip(scores, ious) if score >= threshold]
         record.validation_support = len(above)
