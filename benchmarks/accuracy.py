@@ -19,7 +19,7 @@ from pathlib import Path
 
 import torch
 
-from clickseg_widget.evaluation.datasets import load_samples
+from clickseg_widget.simulation.datasets import load_samples
 from clickseg_widget.evaluation.runner import evaluate
 from clickseg_widget.models.registry import get_segmenter, parse_backend_options
 

@@ -13,7 +13,7 @@ import argparse
 import os
 from pathlib import Path
 
-from clickseg_widget.evaluation.datasets import load_samples
+from clickseg_widget.simulation.datasets import load_samples
 from clickseg_widget.models.clicknet import ClickNetSegmenter
 from clickseg_widget.serving.profiling import profile_latency
 

@@ -23,8 +23,8 @@ from pathlib import Path
 import boto3
 import numpy as np
 
-from clickseg_widget.evaluation.clicker import Clicker
-from clickseg_widget.evaluation.datasets import load_mask, load_samples
+from clickseg_widget.simulation.clicker import Clicker
+from clickseg_widget.simulation.datasets import load_mask, load_samples
 from clickseg_widget.models.endpoint import EndpointSegmenter
 from clickseg_widget.models.registry import get_segmenter
 from clickseg_widget.models.registry import parse_backend_options
@@ -54,11 +54,8 @@ def run_paired(local_segmenter, remote_segmenter, samples, clicks_per_object, lo
                     break
                 clicks.append(click)
             for name, segmenter, profile in (("local", local_segmenter, local), ("remote", remote_segmenter, remote)):
-                if step == 0:
-                    segmenter.clear_cache()
-                    if index == 0:  # warm-up: model load, first connection
-                        segmenter.predict(segmenter.prepare(sample.image_path), clicks)
-                        segmenter.clear_cache()
+                if step == 0 and index == 0:  # warm-up: model load, first connection
+                    segmenter.predict(segmenter.prepare(sample.image_path), clicks)
                 start = time.perf_counter()
                 if step == 0:
                     contexts[name] = segmenter.prepare(sample.image_path)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from clickseg_widget.groundtruth.job import load_job
+from clickseg_widget.groundtruth.job_results import load_job
 from clickseg_widget.groundtruth.quality import score_labels
 from clickseg_widget.groundtruth.reporting import cost_table, format_table
 from clickseg_widget.groundtruth.simulator import SimulationSettings, simulate

@@ -35,10 +35,10 @@ from browser_harness import (  # noqa: E402
     canvas_pixels, chromium_page, jupyter_lab, kernel_eval, page_point, run_first_cell, write_notebook,
 )
 
-from clickseg_widget.evaluation.clicker import Clicker  # noqa: E402
-from clickseg_widget.evaluation.datasets import load_mask, load_samples  # noqa: E402
-from clickseg_widget.evaluation.metrics import percentiles  # noqa: E402
-from clickseg_widget.export.coco import rle_to_mask  # noqa: E402
+from clickseg_widget.simulation.clicker import Clicker  # noqa: E402
+from clickseg_widget.simulation.datasets import load_mask, load_samples  # noqa: E402
+from clickseg_widget.simulation.metrics import percentiles  # noqa: E402
+from clickseg_widget.protocol.masks import rle_to_mask  # noqa: E402
 from clickseg_widget.models.registry import get_segmenter  # noqa: E402
 from clickseg_widget.widget.viewport import Viewport  # noqa: E402
 
@@ -89,7 +89,7 @@ WATCH_JS = """([cx, cy, zone, enough, timeout, wantOverlay]) => {
 STATE_CODE = """
 import json, time
 from ipycanvas.utils import binary_image
-from clickseg_widget.export.coco import mask_to_rle
+from clickseg_widget.protocol.masks import mask_to_rle
 w.wait()
 draft = w.view.draft_overlay
 print(json.dumps({

@@ -25,10 +25,10 @@ from pathlib import Path
 
 import boto3
 
-from clickseg_widget.evaluation.clicker import Clicker
-from clickseg_widget.evaluation.datasets import load_mask, load_samples
-from clickseg_widget.evaluation.metrics import percentiles
-from clickseg_widget.export.coco import rle_to_mask
+from clickseg_widget.simulation.clicker import Clicker
+from clickseg_widget.simulation.datasets import load_mask, load_samples
+from clickseg_widget.simulation.metrics import percentiles
+from clickseg_widget.protocol.masks import rle_to_mask
 from clickseg_widget.workforce.lambdas import proxy
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

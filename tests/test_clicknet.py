@@ -14,9 +14,9 @@ from safetensors.torch import save_file
 
 from clickseg_widget.cli import main as clickseg_main
 from clickseg_widget.clicks import Click, ClickKind
-from clickseg_widget.evaluation.clicker import Clicker
-from clickseg_widget.evaluation.datasets import load_mask, load_samples
-from clickseg_widget.evaluation.metrics import iou
+from clickseg_widget.simulation.clicker import Clicker
+from clickseg_widget.simulation.datasets import load_mask, load_samples
+from clickseg_widget.simulation.metrics import iou
 from clickseg_widget.models.clicknet import (
     DEFAULT_WEIGHTS,
     ClickNet,
@@ -417,7 +417,7 @@ def test_warm_start_widens_the_input_and_keeps_the_answer(tmp_path):
 
 
 def test_shipped_weights_name_their_data_and_never_held_out_sets():
-    from clickseg_widget.evaluation.datasets import HELD_OUT
+    from clickseg_widget.simulation.datasets import HELD_OUT
 
     provenance = load_weights(DEFAULT_WEIGHTS)[1]["provenance"]
     names = {entry.split(" ")[0] for entry in provenance["data"]}

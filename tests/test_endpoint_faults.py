@@ -13,8 +13,8 @@ from flask import Flask, Response, request
 from moto import mock_aws
 
 from clickseg_widget.clicks import Click
-from clickseg_widget.evaluation.clicker import Clicker
-from clickseg_widget.evaluation.datasets import load_mask, load_samples
+from clickseg_widget.simulation.clicker import Clicker
+from clickseg_widget.simulation.datasets import load_mask, load_samples
 from clickseg_widget.io.images import encode_png
 from clickseg_widget.models.endpoint import EndpointError, EndpointSegmenter, PayloadTooLargeError
 from clickseg_widget.models.registry import get_segmenter
@@ -212,7 +212,7 @@ def test_constructor_checks_its_arguments(monkeypatch, tmp_path):
 def test_loopback_endpoint_needs_no_credentials(monkeypatch):
     import boto3
 
-    from clickseg_widget.models.endpoint import runtime_client
+    from clickseg_widget.protocol.runtime import runtime_client
 
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
         monkeypatch.delenv(name, raising=False)

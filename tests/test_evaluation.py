@@ -8,9 +8,9 @@ import pytest
 from PIL import Image
 
 from clickseg_widget import ClickKind
-from clickseg_widget.evaluation.clicker import Clicker
-from clickseg_widget.evaluation.datasets import load_mask, load_samples
-from clickseg_widget.evaluation.metrics import clicks_to_reach, iou, percentiles
+from clickseg_widget.simulation.clicker import Clicker
+from clickseg_widget.simulation.datasets import load_mask, load_samples
+from clickseg_widget.simulation.metrics import clicks_to_reach, iou, percentiles
 from clickseg_widget.evaluation.runner import evaluate
 from clickseg_widget.models.grabcut import GrabCutSegmenter
 
@@ -142,7 +142,7 @@ def test_cli_reports_bad_input(tmp_path):
 
 
 def test_benchmark_root_prefers_the_environment_then_looks_upwards(tmp_path, monkeypatch, shared_data):
-    from clickseg_widget.evaluation.datasets import benchmark_root
+    from clickseg_widget.simulation.datasets import benchmark_root
 
     monkeypatch.setenv("CLICKSEG_SHARED_DATA", str(tmp_path))
     assert benchmark_root() == tmp_path
@@ -163,7 +163,7 @@ def test_cli_reports_aws_and_file_errors_in_one_line(tmp_path):
 
 def test_click_honoured_on_hand_built_masks():
     from clickseg_widget import Click
-    from clickseg_widget.evaluation.metrics import click_honoured
+    from clickseg_widget.simulation.metrics import click_honoured
 
     mask = np.zeros((20, 20), bool)
     mask[5:15, 5:15] = True

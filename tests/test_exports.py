@@ -4,12 +4,13 @@ import numpy as np
 import pytest
 from pycocotools.coco import COCO
 
-from clickseg_widget.evaluation.datasets import load_mask
-from clickseg_widget.export.coco import CocoDataset, coco_annotation, mask_bbox, mask_to_rle, rle_to_mask
+from clickseg_widget.simulation.datasets import load_mask
+from clickseg_widget.export.coco import CocoDataset, coco_annotation, mask_bbox
+from clickseg_widget.protocol.masks import mask_to_rle, rle_to_mask
 from clickseg_widget.export.groundtruth import label_map, read_label_map, semantic_segmentation_manifest_line
 from clickseg_widget.export.png import load_mask_png, save_mask_png
 from clickseg_widget.export.polygons import mask_to_polygons, polygons_to_mask
-from clickseg_widget.evaluation.metrics import iou
+from clickseg_widget.simulation.metrics import iou
 from clickseg_widget.io import atomic
 
 

@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 
 from clickseg_widget import Click, ClickSession, Prediction, get_segmenter
-from clickseg_widget.evaluation.clicker import Clicker
-from clickseg_widget.evaluation.datasets import load_mask
-from clickseg_widget.evaluation.metrics import iou
+from clickseg_widget.simulation.clicker import Clicker
+from clickseg_widget.simulation.datasets import load_mask
+from clickseg_widget.simulation.metrics import iou
 from clickseg_widget.models.grabcut import GrabCutSegmenter
 from clickseg_widget.models.registry import available
 
@@ -54,14 +54,20 @@ def test_negative_click_removes_region(flower):
     assert after.mask.sum() < first.mask.sum()
 
 
-def test_prepare_caches_by_content_with_lru_bound(flower):
-    path = flower[0]
-    segmenter = GrabCutSegmenter(cache_size=2)
+def test_prepare_keeps_nothing_and_new_weights_make_contexts_encode_again(flower):
+    path, truth, ignore = flower
+    segmenter = GrabCutSegmenter()
     first = segmenter.prepare(path)
-    assert segmenter.prepare(path.read_bytes()) is first  # same pixels, other source
-    segmenter.prepare(np.zeros((10, 10, 3), np.uint8))
-    segmenter.prepare(np.ones((10, 10, 3), np.uint8))
-    assert segmenter.prepare(path) is not first  # evicted
+    again = segmenter.prepare(path.read_bytes())
+    assert again is not first and np.array_equal(again.image, first.image)  # reuse is the caller's to keep
+    assert segmenter.prepare(first) is first
+    clicks = Clicker(truth, ignore).extreme_clicks()
+    features = first.features
+    segmenter.predict(first, clicks)
+    assert first.features is features  # same weights: the prepared features are used as they are
+    segmenter.weights_changed()
+    segmenter.predict(first, clicks)
+    assert first.features is not features and first.weights_version == segmenter.weights_version
 
 
 def test_box_covering_whole_image_and_flat_image():

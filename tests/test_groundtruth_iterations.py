@@ -15,7 +15,7 @@ from clickseg_widget.groundtruth.iterations import (
     consolidation_iteration,
     read_iterations,
 )
-from clickseg_widget.groundtruth.jobs import LabelCounters
+from clickseg_widget.groundtruth.job_control import LabelCounters
 from clickseg_widget.groundtruth.manifests import ManifestError
 from clickseg_widget.groundtruth.storage import LocalJobFolder, open_job_folder
 

@@ -123,7 +123,7 @@ def test_semantic_segmentation_lines_from_the_export_writer(tmp_path):
     assert first.task == "semantic_segmentation" and first.human and not second.human
     assert first.class_map == {0: "BACKGROUND", 1: "Bird"}
     assert first.confidence == pytest.approx(0.82)
-    from clickseg_widget.groundtruth.job import Job
+    from clickseg_widget.groundtruth.job_results import Job
     from clickseg_widget.groundtruth.iterations import JobIterations
 
     classes = Job(folder, JobIterations([], "test"), result).label_classes(first)

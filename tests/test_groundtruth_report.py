@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 
 from clickseg_widget.cli import main
 from clickseg_widget.groundtruth.costs import CostModel, summarize
-from clickseg_widget.groundtruth.job import load_job
+from clickseg_widget.groundtruth.job_results import load_job
 from clickseg_widget.groundtruth.matching import image_box_miou, matched_ious
 from clickseg_widget.groundtruth.outputs import Box
 from clickseg_widget.groundtruth import cost_table, report

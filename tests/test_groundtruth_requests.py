@@ -8,8 +8,8 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from clickseg_widget.groundtruth import arns, jobs
-from clickseg_widget.groundtruth.requests import (
+from clickseg_widget.groundtruth import arns, job_control
+from clickseg_widget.groundtruth.labeling_requests import (
     Workteam,
     bounding_box_job_request,
     price_to_usd,
@@ -54,7 +54,7 @@ def common(**overrides):
 def send(client, request):
     with Stubber(client) as stub:
         stub.add_response("create_labeling_job", {"LabelingJobArn": JOB_ARN}, request)
-        assert jobs.launch(client, request, object_count=2000) == JOB_ARN
+        assert job_control.launch(client, request, object_count=2000) == JOB_ARN
         stub.assert_no_pending_responses()
 
 
@@ -126,7 +126,7 @@ def test_mistakes_raise_before_anything_is_sent(client, overrides, builder, frag
     request = builder(**common(**overrides))
     with Stubber(client) as stub:  # no responses queued: a call that got through would fail differently
         with pytest.raises(RequestError, match=fragment.replace("(", r"\(")):
-            jobs.launch(client, request)
+            job_control.launch(client, request)
         stub.assert_no_pending_responses()
 
 
@@ -208,7 +208,7 @@ def test_wait_polls_until_completed_and_reports_counters(client):
     with Stubber(client) as stub:
         for status, labeled, unlabeled in (("InProgress", 0, 10), ("InProgress", 6, 4), ("Completed", 10, 0)):
             stub.add_response("describe_labeling_job", describe_response(status, labeled, unlabeled), {"LabelingJobName": "birds-1"})
-        job = jobs.wait(client, "birds-1", poll_s=5, progress=False, sleep=slept.append)
+        job = job_control.wait(client, "birds-1", poll_s=5, progress=False, sleep=slept.append)
         stub.assert_no_pending_responses()
     assert job.status == "Completed" and job.finished
     assert job.counters.total_labeled == 10 and job.counters.total_objects == 10
@@ -221,7 +221,7 @@ def test_wait_times_out_with_a_clear_message(client):
         stub.add_response("describe_labeling_job", describe_response("InProgress", 1, 9), {"LabelingJobName": "birds-1"})
         stub.add_response("describe_labeling_job", describe_response("InProgress", 2, 8), {"LabelingJobName": "birds-1"})
         with pytest.raises(TimeoutError, match="still InProgress"):
-            jobs.wait(client, "birds-1", poll_s=10, timeout_s=10, progress=False, sleep=lambda s: None)
+            job_control.wait(client, "birds-1", poll_s=10, timeout_s=10, progress=False, sleep=lambda s: None)
 
 
 def test_list_follows_next_token_and_stop_sends_the_name(client):
@@ -236,16 +236,16 @@ def test_list_follows_next_token_and_stop_sends_the_name(client):
         stub.add_response("list_labeling_jobs", {"LabelingJobSummaryList": [summary("a"), summary("b")], "NextToken": "t1"}, base)
         stub.add_response("list_labeling_jobs", {"LabelingJobSummaryList": [summary("c")]}, {**base, "NextToken": "t1"})
         stub.add_response("stop_labeling_job", {}, {"LabelingJobName": "c"})
-        names = [s["LabelingJobName"] for s in jobs.list_jobs(client, status="InProgress")]
-        jobs.stop(client, "c")
+        names = [s["LabelingJobName"] for s in job_control.list_jobs(client, status="InProgress")]
+        job_control.stop(client, "c")
         stub.assert_no_pending_responses()
     assert names == ["a", "b", "c"]
     with pytest.raises(RequestError, match="is not one of"):
-        list(jobs.list_jobs(client, status="Running"))
+        list(job_control.list_jobs(client, status="Running"))
 
 
 def test_aws_errors_become_clear_messages(client):
     with Stubber(client) as stub:
         stub.add_client_error("describe_labeling_job", "ResourceNotFound", "Labeling job birds-9 not found")
-        with pytest.raises(jobs.GroundTruthError, match="check the name and region"):
-            jobs.describe(client, "birds-9")
+        with pytest.raises(job_control.GroundTruthError, match="check the name and region"):
+            job_control.describe(client, "birds-9")

@@ -13,7 +13,7 @@ import pytest
 
 from clickseg_widget.cli import main
 from clickseg_widget.groundtruth.autolabel import box_prompts, choose_threshold, degrade_mask, detector_box
-from clickseg_widget.groundtruth.job import load_job
+from clickseg_widget.groundtruth.job_results import load_job
 from clickseg_widget.groundtruth.quality import score_labels
 from clickseg_widget.groundtruth.reporting import cost_table, report
 from clickseg_widget.groundtruth.simulator import Simulation, SimulationSettings
@@ -118,7 +118,7 @@ def test_threshold_is_the_widest_confident_set_reaching_the_target():
 
 
 def test_simulated_inputs(shared_data):
-    from clickseg_widget.evaluation.datasets import load_mask, load_samples
+    from clickseg_widget.simulation.datasets import load_mask, load_samples
 
     mask, _ = load_mask(load_samples(shared_data / "davis345", 1)[0].mask_path)
     rng = np.random.default_rng(0)

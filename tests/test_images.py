@@ -3,7 +3,6 @@ import pytest
 from PIL import Image
 
 from clickseg_widget import ImageError, load_image
-from clickseg_widget.io.images import image_hash
 
 
 def _save(img: Image.Image, path, **kwargs):
@@ -80,12 +79,3 @@ def test_bad_files(tmp_path, grabcut_dir):
     (tmp_path / "cut.jpg").write_bytes(truncated)
     with pytest.raises(ImageError, match="corrupt or truncated"):
         load_image(tmp_path / "cut.jpg")
-
-
-def test_hash_follows_content():
-    a = np.zeros((3, 3, 3), np.uint8)
-    b = a.copy()
-    assert image_hash(a) == image_hash(b)
-    b[0, 0, 0] = 1
-    assert image_hash(a) != image_hash(b)
-    assert image_hash(a) != image_hash(np.zeros((1, 9, 3), np.uint8))

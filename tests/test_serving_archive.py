@@ -10,13 +10,13 @@ import tarfile
 import numpy as np
 import pytest
 
-from clickseg_widget.evaluation.clicker import Clicker
-from clickseg_widget.evaluation.datasets import load_mask, load_samples
-from clickseg_widget.export.coco import rle_to_mask
+from clickseg_widget.simulation.clicker import Clicker
+from clickseg_widget.simulation.datasets import load_mask, load_samples
+from clickseg_widget.protocol.masks import rle_to_mask
 from clickseg_widget.models.registry import get_segmenter
 from clickseg_widget.serving.archive import build_model_archive
 from clickseg_widget.serving.handler import load_serving_model
-from clickseg_widget.serving.schema import ImageReference, SegmentRequest
+from clickseg_widget.protocol.schema import ImageReference, SegmentRequest
 
 # Runs inside the unpacked archive the way the container does: code/ on the path, model_dir given.
 CONTAINER_SCRIPT = """

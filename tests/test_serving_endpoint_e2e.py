@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import requests
 
-from clickseg_widget.evaluation.clicker import Clicker
-from clickseg_widget.evaluation.datasets import load_mask, load_samples
+from clickseg_widget.simulation.clicker import Clicker
+from clickseg_widget.simulation.datasets import load_mask, load_samples
 from clickseg_widget.models.endpoint import EndpointError, EndpointSegmenter
 from clickseg_widget.models.registry import available, get_segmenter
 from clickseg_widget.serving.archive import build_model_archive

@@ -10,15 +10,15 @@ import pytest
 from moto import mock_aws
 
 from clickseg_widget.clicks import Click
-from clickseg_widget.evaluation.clicker import Clicker
-from clickseg_widget.evaluation.datasets import load_mask, load_samples
-from clickseg_widget.export.coco import mask_to_rle
+from clickseg_widget.simulation.clicker import Clicker
+from clickseg_widget.simulation.datasets import load_mask, load_samples
+from clickseg_widget.protocol.masks import mask_to_rle
 from clickseg_widget.io.images import load_image
 from clickseg_widget.models.base import Segmenter
 from clickseg_widget.models.registry import get_segmenter
 from clickseg_widget.serving import handler
 from clickseg_widget.serving.handler import ServingModel, handle_invocation
-from clickseg_widget.serving.schema import (
+from clickseg_widget.protocol.schema import (
     ImageReference,
     SchemaError,
     SegmentRequest,

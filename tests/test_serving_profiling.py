@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from clickseg_widget.evaluation.datasets import load_mask, load_samples
+from clickseg_widget.simulation.datasets import load_mask, load_samples
 from clickseg_widget.io.images import load_image
 from clickseg_widget.models.registry import get_segmenter
 from clickseg_widget.serving.profiling import latency_table, profile_latency

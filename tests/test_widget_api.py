@@ -16,10 +16,10 @@ from ipycanvas.canvas import COMMANDS
 from ipywidgets import Widget
 from PIL import Image
 
-from clickseg_widget.evaluation.clicker import Clicker
-from clickseg_widget.evaluation.datasets import load_mask, load_samples
-from clickseg_widget.evaluation.metrics import iou
-from clickseg_widget.export.coco import rle_to_mask
+from clickseg_widget.simulation.clicker import Clicker
+from clickseg_widget.simulation.datasets import load_mask, load_samples
+from clickseg_widget.simulation.metrics import iou
+from clickseg_widget.protocol.masks import rle_to_mask
 from clickseg_widget.export.groundtruth import read_label_map
 from clickseg_widget.export.png import load_mask_png
 from clickseg_widget.models.base import Prediction, Segmenter

@@ -14,8 +14,8 @@ import pytest
 from cfnlint.api import lint_all, lint_file
 from cfnlint.decode import decode
 
-from clickseg_widget.workforce.job import INFRASTRUCTURE_TEMPLATE as TEMPLATE
-from clickseg_widget.workforce.job import INVOCABLE_NAME, STACK_OUTPUTS
+from clickseg_widget.workforce.custom_task_request import INFRASTRUCTURE_TEMPLATE as TEMPLATE
+from clickseg_widget.workforce.custom_task_request import INVOCABLE_NAME, STACK_OUTPUTS
 from clickseg_widget.workforce.lambda_package import build_lambda_zip
 
 
@@ -80,6 +80,7 @@ def test_the_lambda_zip_holds_importable_handlers_and_no_weights(tmp_path):
     archive = build_lambda_zip(tmp_path / "lambda.zip", with_dependencies=False)
     names = zipfile.ZipFile(archive).namelist()
     assert not [n for n in names if "/weights/" in n or n.endswith(".safetensors") or "__pycache__" in n]
+    assert not [n for n in names if n.startswith(("clickseg_widget/models/", "clickseg_widget/widget/", "clickseg_widget/serving/"))]
     # the handlers load from the zip (dependencies from this environment)
     script = (
         "import sys, json; sys.path.insert(0, sys.argv[1]);"

@@ -9,10 +9,10 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from clickseg_widget.groundtruth.jobs import launch
-from clickseg_widget.groundtruth.requests import Workteam
+from clickseg_widget.groundtruth.job_control import launch
+from clickseg_widget.groundtruth.labeling_requests import Workteam
 from clickseg_widget.groundtruth.validation import RequestError
-from clickseg_widget.workforce.job import WorkforceStack, workforce_job_request
+from clickseg_widget.workforce.custom_task_request import WorkforceStack, workforce_job_request
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"

@@ -12,7 +12,7 @@ import pytest
 from moto import mock_aws
 from PIL import Image
 
-from clickseg_widget.evaluation.datasets import load_mask, load_samples
+from clickseg_widget.simulation.datasets import load_mask, load_samples
 from clickseg_widget.export.groundtruth import read_label_map
 from clickseg_widget.workforce.lambdas import consolidation, pre_annotation
 from workforce_local import FAKE_AWS_ENV

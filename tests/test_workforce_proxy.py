@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from botocore.stub import Stubber
 
-from clickseg_widget.evaluation.clicker import Clicker
-from clickseg_widget.evaluation.datasets import load_mask, load_samples
-from clickseg_widget.export.coco import rle_to_mask
-from clickseg_widget.serving.schema import MAX_INVOKE_PAYLOAD_BYTES
+from clickseg_widget.simulation.clicker import Clicker
+from clickseg_widget.simulation.datasets import load_mask, load_samples
+from clickseg_widget.protocol.masks import rle_to_mask
+from clickseg_widget.protocol.schema import MAX_INVOKE_PAYLOAD_BYTES
 from clickseg_widget.workforce.lambdas import proxy
 from workforce_local import FAKE_AWS_ENV, endpoint_server, rest_api_event
 

@@ -5,8 +5,8 @@ import argparse
 import json
 
 from ..models.registry import available, get_segmenter, parse_backend_options
-from .clicker import MODES, STARTS
-from .datasets import load_samples
+from ..simulation.clicker import MODES, STARTS
+from ..simulation.datasets import load_samples
 from .runner import evaluate
 
 

@@ -10,7 +10,6 @@ IoU is below 90% (for NoC), up to the cap.
 from __future__ import annotations
 
 import resource
-import time
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -18,25 +17,13 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ..models.base import Segmenter
-from .clicker import Clicker
-from .datasets import Sample, load_mask
-from .metrics import click_honoured, clicks_to_reach, iou, percentiles
+from ..simulation.clicker import Clicker
+from ..simulation.datasets import Sample, load_mask
+from ..simulation.metrics import clicks_to_reach, percentiles
+from .click_loop import ObjectResult, label_object
 
 NOC_THRESHOLDS = (0.85, 0.90)
 START_NAMES = {"extreme": "4 extreme points", "box": "box"}
-
-
-@dataclass
-class ObjectResult:
-    name: str
-    ious: list[float]  # index 0: after the extreme points; i: after i corrective clicks
-    first_ms: float
-    corrective_ms: list[float] = field(default_factory=list)
-    honoured: int = 0  # corrective clicks whose own pixel has the asked-for label in the final mask
-
-    def iou_after(self, clicks: int) -> float:
-        """IoU after ``clicks`` corrective clicks; a finished object keeps its last IoU."""
-        return self.ious[min(clicks, len(self.ious) - 1)]
 
 
 @dataclass
@@ -129,32 +116,10 @@ def evaluate(
     for index, sample in enumerate(tqdm(samples, desc=f"evaluate {segmenter.name}", disable=not progress)):
         truth, ignore = load_mask(sample.mask_path)
         clicker = Clicker(truth, ignore, mode=mode, jitter=jitter, seed=seed + index)
-        results.append(_run_object(segmenter, sample, truth, ignore, clicker, start, corrective_clicks, noc_cap))
+        results.append(label_object(
+            segmenter, sample.image_path, truth, ignore, clicker, max(corrective_clicks, noc_cap),
+            done=lambda ious: len(ious) > corrective_clicks and ious[-1] >= max(NOC_THRESHOLDS), name=sample.name, start=start,
+        ))
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     settings = {"mode": mode, "jitter": jitter, "seed": seed, "start": start}
     return EvaluationReport(segmenter.name, corrective_clicks, noc_cap, results, peak_kb / 1024.0, settings)
-
-
-def _run_object(segmenter, sample, truth, ignore, clicker, start_with, corrective_clicks, noc_cap) -> ObjectResult:
-    start = time.perf_counter()
-    context = segmenter.prepare(sample.image_path)
-    if context.image.shape[:2] != truth.shape:
-        raise ValueError(f"{sample.mask_path.name} is {truth.shape} but its image is {context.image.shape[:2]}")
-    clicks = clicker.prompt_clicks(start_with)
-    prompt_size = len(clicks)
-    prediction = segmenter.predict(context, clicks)
-    result = ObjectResult(sample.name, [iou(prediction.mask, truth, ignore)], (time.perf_counter() - start) * 1000)
-    limit = max(corrective_clicks, noc_cap)
-    while len(result.ious) <= limit:
-        if len(result.ious) > corrective_clicks and result.ious[-1] >= max(NOC_THRESHOLDS):
-            break
-        click = clicker.next_click(prediction.mask)
-        if click is None:
-            break  # a perfect mask: later clicks keep its IoU
-        clicks.append(click)
-        start = time.perf_counter()
-        prediction = segmenter.predict(context, clicks, prediction)
-        result.corrective_ms.append((time.perf_counter() - start) * 1000)
-        result.ious.append(iou(prediction.mask, truth, ignore))
-    result.honoured = sum(click_honoured(prediction.mask, click) for click in clicks[prompt_size:])
-    return result

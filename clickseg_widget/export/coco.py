@@ -1,4 +1,4 @@
-"""COCO RLE and COCO annotation JSON through pycocotools."""
+"""COCO annotation JSON (RLE segmentation, bbox, area) through pycocotools."""
 from __future__ import annotations
 
 import os
@@ -9,60 +9,24 @@ import numpy as np
 from pycocotools import mask as mask_utils
 
 from ..io.atomic import atomic_write_json
-from .png import as_binary
-
-
-def _encode(mask: np.ndarray) -> dict[str, Any]:
-    return mask_utils.encode(np.asfortranarray(as_binary(mask).astype(np.uint8)))
-
-
-def _json_rle(rle: dict[str, Any]) -> dict[str, Any]:
-    return {"size": [int(v) for v in rle["size"]], "counts": rle["counts"].decode("ascii")}
-
-
-def mask_to_rle(mask: np.ndarray) -> dict[str, Any]:
-    """Compressed COCO RLE with ``counts`` as a str (JSON-ready)."""
-    return _json_rle(_encode(mask))
-
-
-def rle_to_mask(rle: dict[str, Any]) -> np.ndarray:
-    """Decode compressed (str/bytes counts) or uncompressed (list counts) COCO RLE."""
-    if not isinstance(rle, dict) or "size" not in rle or "counts" not in rle:
-        raise ValueError("an RLE must be an object with 'size' [height, width] and 'counts'")
-    size = list(rle["size"])
-    if len(size) != 2 or any(not isinstance(v, int) or v < 0 for v in size):
-        raise ValueError(f"RLE size {size!r} must be [height, width] with non-negative integers")
-    counts = rle["counts"]
-    if isinstance(counts, list):
-        if sum(counts) != size[0] * size[1]:
-            raise ValueError(f"uncompressed RLE counts sum to {sum(counts)}, not {size[0]}x{size[1]}")
-        encoded = mask_utils.frPyObjects({"size": size, "counts": counts}, *size)
-    elif isinstance(counts, (str, bytes)):
-        encoded = {"size": size, "counts": counts.encode("ascii") if isinstance(counts, str) else counts}
-    else:
-        raise ValueError("RLE counts must be a string (compressed) or a list of integers")
-    try:
-        decoded = mask_utils.decode(encoded)
-    except Exception as err:  # pycocotools raises bare errors on corrupt counts
-        raise ValueError(f"RLE counts do not decode for size {size}: {err}") from None
-    return decoded.astype(bool)
+from ..protocol.masks import encode_rle, json_rle
 
 
 def mask_bbox(mask: np.ndarray) -> list[float]:
     """``[x, y, width, height]`` of the mask's pixels, COCO's convention."""
-    return [float(v) for v in mask_utils.toBbox(_encode(mask))]
+    return [float(v) for v in mask_utils.toBbox(encode_rle(mask))]
 
 
 def coco_annotation(
     mask: np.ndarray, image_id: int, annotation_id: int, category_id: int, **extra: Any
 ) -> dict[str, Any]:
     """One COCO instance annotation with RLE segmentation, bbox and area (one encode)."""
-    rle = _encode(mask)
+    rle = encode_rle(mask)
     return {
         "id": int(annotation_id),
         "image_id": int(image_id),
         "category_id": int(category_id),
-        "segmentation": _json_rle(rle),
+        "segmentation": json_rle(rle),
         "area": int(mask_utils.area(rle)),
         "bbox": [float(v) for v in mask_utils.toBbox(rle)],
         "iscrowd": 0,

@@ -8,6 +8,7 @@ import numpy as np
 from PIL import Image
 
 from ..io.atomic import atomic_write_bytes
+from ..protocol.masks import as_binary
 
 
 def mask_to_png_bytes(mask: np.ndarray) -> bytes:
@@ -24,10 +25,3 @@ def save_mask_png(mask: np.ndarray, path: str | os.PathLike) -> None:
 def load_mask_png(path: str | os.PathLike) -> np.ndarray:
     with Image.open(path) as img:
         return np.asarray(img.convert("L")) > 127
-
-
-def as_binary(mask: np.ndarray) -> np.ndarray:
-    mask = np.asarray(mask)
-    if mask.ndim != 2:
-        raise ValueError(f"a mask must be a 2-D HxW array, got shape {mask.shape}")
-    return mask.astype(bool, copy=False)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .png import as_binary
+from ..protocol.masks import as_binary
 
 
 @dataclass

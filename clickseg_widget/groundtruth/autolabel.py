@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from ..clicks import Click, ClickKind
-from ..evaluation.metrics import iou
+from ..simulation.metrics import iou
 from ..export.coco import mask_bbox
 from ..models.base import Segmenter
 from .matching import image_box_miou, mask_boxes

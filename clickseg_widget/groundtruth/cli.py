@@ -70,7 +70,7 @@ def _print_table(job, args) -> None:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from .job import load_job
+    from .job_results import load_job
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -98,7 +98,7 @@ def _save_figures(job, folder: Path, model: CostModel) -> None:
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    from .job import load_job
+    from .job_results import load_job
     from .simulator import SimulationSettings, simulate
 
     names = {f.name for f in fields(SimulationSettings)}

@@ -17,7 +17,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from .jobs import LabelCounters
+from .job_control import LabelCounters
 from .manifests import ManifestError, parse_json_lines
 from .outputs import OUTPUT_MANIFEST, labeled_objects, read_output_manifest
 from .storage import JobFolder, read_text

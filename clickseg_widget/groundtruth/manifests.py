@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-from ..evaluation.datasets import IMAGE_SUFFIXES
+from ..io.images import IMAGE_SUFFIXES
 from .storage import join_s3, parse_s3_uri, upload_bytes
 
 CATEGORY_DOCUMENT_VERSION = "2018-11-28"

@@ -11,7 +11,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..evaluation.metrics import iou as mask_iou
+from ..simulation.metrics import iou as mask_iou
 from ..export.coco import mask_bbox
 from .outputs import Box
 
@@ -22,7 +22,8 @@ def mask_boxes(mask: np.ndarray, class_id: int = 0, confidence: float | None = N
     """The box around a mask's pixels as a one-box list (empty for an empty mask)."""
     if not np.any(mask):
         return []
-    return [Box(class_id, *mask_bbox(mask), confidence=confidence)]
+    left, top, width, height = mask_bbox(mask)
+    return [Box(class_id, left, top, width, height, confidence)]
 
 
 def box_iou(a: Box, b: Box) -> float:

@@ -100,7 +100,7 @@ def parse_labeled_object(record: dict[str, Any], attribute: str) -> LabeledObjec
     if label_type == TYPE_CLASSIFICATION or "class-name" in metadata:
         return LabeledObject(
             task="classification",
-            confidence=_number(metadata.get("confidence"), "confidence", optional=True),
+            confidence=_optional_number(metadata.get("confidence"), "confidence"),
             class_name=metadata.get("class-name"),
             **common,
         )
@@ -124,7 +124,7 @@ def _boxes(value: Any, metadata: dict[str, Any], common: dict[str, Any]) -> Labe
                     _number(item["top"], "top"),
                     _number(item["width"], "width"),
                     _number(item["height"], "height"),
-                    _number(confidence, "confidence", optional=True),
+                    _optional_number(confidence, "confidence"),
                 )
             )
         except (KeyError, TypeError, AttributeError) as err:
@@ -172,12 +172,14 @@ def _class_map(raw: Any) -> dict[int, str]:
     return {int(key): str(name) for key, name in raw.items()}
 
 
-def _number(value: Any, name: str, optional: bool = False) -> float | None:
-    if value is None and optional:
-        return None
+def _number(value: Any, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValueError(f"{name} must be a number, found {value!r}")
     return float(value)
+
+
+def _optional_number(value: Any, name: str) -> float | None:
+    return None if value is None else _number(value, name)
 
 
 @dataclass

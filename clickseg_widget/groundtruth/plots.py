@@ -14,7 +14,7 @@ from matplotlib.patches import Rectangle
 
 from .costs import CostModel, summarize_iterations
 from .iterations import IterationCounts
-from .job import Job
+from .job_results import Job
 from .outputs import LabeledObject
 from .quality import ScoredLabel, group_miou
 
@@ -169,7 +169,7 @@ def examples_figure(job: Job, scored: Sequence[ScoredLabel], best: bool = True, 
 def most_confident_figure(job: Job, scored: Sequence[ScoredLabel], count: int = 5) -> Figure:
     rows = []
     for kind, items in _split(scored).items():
-        ordered = sorted((s for s in items if s.confidence is not None), key=lambda s: s.confidence, reverse=True)
+        ordered = sorted((s for s in items if s.confidence is not None), key=lambda s: float(s.confidence or 0.0), reverse=True)
         rows.append((kind, ordered[:count]))
     return _gallery(job, rows, f"The {count} most confident labels of each kind")
 

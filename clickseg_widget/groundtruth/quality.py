@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping, Sequence, Union
+from typing import Mapping, Sequence, Union, cast
 
 import numpy as np
 
-from ..evaluation.datasets import load_mask
-from .job import Job
+from ..simulation.datasets import load_mask
+from .job_results import Job
 from .matching import image_box_miou, mask_boxes, mask_iou, matched_ious
 from .outputs import Box, LabeledObject
 
@@ -66,8 +66,9 @@ def score_labels(job: Job, references: Mapping[str, Reference] | None = None) ->
         if reference is None:
             continue
         if item.task == "bounding_box":
-            pooled = matched_ious(item.boxes, reference) if item.boxes or reference else [1.0]
-            scored.append(ScoredLabel(item, image_box_miou(item.boxes, reference), pooled))
+            boxes = cast(list[Box], reference)  # a box job's references are boxes
+            pooled = matched_ious(item.boxes, boxes) if item.boxes or boxes else [1.0]
+            scored.append(ScoredLabel(item, image_box_miou(item.boxes, boxes), pooled))
         elif item.task == "semantic_segmentation":
             scored.append(ScoredLabel(item, class_map_miou(job.label_classes(item), np.asarray(reference))))
     return scored

@@ -8,7 +8,7 @@ from matplotlib.figure import Figure
 
 from . import plots
 from .costs import CENT, CostModel, summarize_iterations
-from .job import Job
+from .job_results import Job
 from .quality import Reference, score_labels
 
 

@@ -18,11 +18,11 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, cast
 
 import numpy as np
 
-from ..evaluation.datasets import Sample, check_trainable, load_mask, load_samples
+from ..simulation.datasets import Sample, check_trainable, load_mask, load_samples
 from ..io.atomic import atomic_write_json
 from ..io.images import load_image
 from ..models.base import Segmenter
@@ -38,8 +38,8 @@ from .autolabel import (
     predict_label,
 )
 from .costs import CostModel
-from .job import SIMULATION_FILE
-from .job_writer import JobFolderWriter
+from .job_results import SIMULATION_FILE
+from .job_folder_writer import JobFolderWriter
 from .storage import join_s3
 
 SIMULATED_START = datetime(2026, 1, 1, 9, 0, 0)
@@ -141,7 +141,7 @@ class Simulation:
         if self.root.exists() and any(self.root.iterdir()):
             raise FileExistsError(f"{self.root} is not empty: choose another OUT_DIR or job name")
         self.writer = JobFolderWriter(
-            self.root, self.settings.job_name, self.settings.task, self.settings.attribute,
+            self.root, self.settings.job_name, self.settings.task, str(self.settings.attribute),
             self.settings.class_name, self.settings.output_path,
         )
         self.rng = np.random.default_rng(self.settings.seed)
@@ -169,7 +169,7 @@ class Simulation:
         unlabeled = {o.object_id: o for o in order}
         records: list[IterationRecord] = []
         s = self.settings
-        validation_size = max(s.min_validation_support, round(s.validation_fraction * len(order)))
+        validation_size = max(s.min_validation_support, round(cast(float, s.validation_fraction) * len(order)))  # resolved() filled it
         first_batches = [order[: s.probe_size], order[s.probe_size : s.batch_size], order[s.batch_size : s.batch_size + validation_size]]
         for number, batch in enumerate(first_batches, start=1):
             record = IterationRecord(number)
@@ -225,14 +225,13 @@ class Simulation:
             record.training_loss = self.trainer(
                 self.segmenter, [load_image(o.sample.image_path) for o in training], [self.labels[o.object_id][0] for o in training]
             )
-            self.segmenter.clear_cache()
             self.predictions.clear()
         scores, ious = [], []
         for item in self.validation:
             label = self._predict(item)
             scores.append(label.confidence)
             ious.append(label_iou(self.settings.task, label.mask, self.labels[item.object_id][0]))
-        threshold = choose_threshold(scores, ious, self.settings.target_miou, self.settings.min_validation_support)
+        threshold = choose_threshold(scores, ious, cast(float, self.settings.target_miou), self.settings.min_validation_support)
         record.threshold = threshold if np.isfinite(threshold) else None
         above = [iou for score, iou in zip(scores, ious) if score >= threshold]
         record.validation_support = len(above)

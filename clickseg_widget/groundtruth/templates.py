@@ -44,7 +44,7 @@ def render_template(
     """The worker page for ``bounding_box`` or ``semantic_segmentation``."""
     arns.task_type(task)
     element, answer_name = TASK_ELEMENTS[task]
-    source = resources.files(__package__).joinpath("templates", TEMPLATE_FILE).read_text(encoding="utf-8")
+    source = resources.files(__package__).joinpath("templates").joinpath(TEMPLATE_FILE).read_text(encoding="utf-8")
     return Template(source).substitute(
         element=element,
         answer_name=answer_name,

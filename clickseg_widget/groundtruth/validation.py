@@ -14,7 +14,7 @@ from functools import lru_cache
 from typing import Any
 
 from . import arns
-from .requests import usd_to_price
+from .labeling_requests import usd_to_price
 
 MIN_AUTO_LABELING_OBJECTS = 1250
 MAX_IMAGE_TASK_TIME_S = 28_800

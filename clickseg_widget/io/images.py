@@ -1,12 +1,11 @@
 """Decode any image a user may hand us into one canonical form: uint8 RGB.
 
-Every backend works on ``HxWx3 uint8`` so that caching, hashing and masks
+Every backend works on ``HxWx3 uint8`` so that features and masks
 agree; the conversions here (EXIF rotation, 16-bit, alpha, grayscale) happen
 once, in ``prepare``.
 """
 from __future__ import annotations
 
-import hashlib
 import io
 import os
 from pathlib import Path
@@ -19,6 +18,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 # state the limit explicitly so a larger one gets our own clear message.
 MAX_PIXELS = 16384 * 16384
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+# what a folder of images may hold (the widget's queue, benchmarks, manifests)
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
 
 ImageSource = Union[str, os.PathLike, bytes, np.ndarray, Image.Image]
 
@@ -110,14 +111,6 @@ def _to_uint8(values: np.ndarray, name: str) -> np.ndarray:
     else:
         scale = 255.0 if high <= 255 else (65535.0 if high <= 65535 else high)
     return (as_float / scale * 255.0).clip(0, 255).round().astype(np.uint8)
-
-
-def image_hash(image: np.ndarray) -> str:
-    """Content hash of a decoded image: equal pixels give equal keys."""
-    digest = hashlib.sha256()
-    digest.update(str(image.shape).encode())
-    digest.update(np.ascontiguousarray(image).tobytes())
-    return digest.hexdigest()
 
 
 def encode_png(array: np.ndarray, compress_level: int = 6) -> bytes:

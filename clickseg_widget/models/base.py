@@ -1,24 +1,24 @@
 """The segmenter interface every backend implements.
 
 Interactive labeling needs two costs kept apart, as in ``segment_anything``'s
-predictor: ``prepare`` does the per-image work once (decode, resize,
-features), ``predict`` is the cheap step run on every click.
+predictor: ``prepare`` does the per-image work (decode, resize, features)
+and returns it as an ``ImageContext``, ``predict`` is the cheap step run on
+every click.  ``prepare`` keeps nothing: whoever needs prepared images again
+(the widget for the shown image, the server by the hash clients send) holds
+the contexts, like ``set_image`` in SAM's predictor.
 """
 from __future__ import annotations
 
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import numpy as np
 
 from ..clicks import Click, ClickSession, as_click_list, check_inside
-from ..io.images import ImageSource, image_hash, load_image
-
-DEFAULT_CACHE_SIZE = 8
+from ..io.images import ImageSource, load_image
 
 
 @dataclass
@@ -26,9 +26,10 @@ class ImageContext:
     """A decoded image plus whatever a backend precomputed for it."""
 
     image: np.ndarray
-    key: str
     features: dict[str, Any] = field(default_factory=dict)
     prepare_ms: float = 0.0
+    # the segmenter's weights_version when the features were made: fine-tuning makes them stale
+    weights_version: int = 0
 
     @property
     def width(self) -> int:
@@ -63,7 +64,7 @@ class Prediction:
 
 
 class Segmenter(ABC):
-    """Base class: caching of prepared images by content hash, click checks.
+    """Base class: the prepare/predict split, click checks, the model lock.
 
     Subclasses implement ``encode`` (per-image work) and ``segment``
     (per-click work); users call ``prepare`` and ``predict``.
@@ -71,38 +72,29 @@ class Segmenter(ABC):
 
     name: str = "segmenter"
 
-    def __init__(self, cache_size: int = DEFAULT_CACHE_SIZE) -> None:
-        if cache_size < 1:
-            raise ValueError("cache_size must be at least 1")
-        self.cache_size = cache_size
-        self._cache: OrderedDict[str, ImageContext] = OrderedDict()
+    def __init__(self) -> None:
         # held by prepare/predict and by anything that changes the model (fine-tuning), so a widget's
-        # worker thread never predicts with half-updated weights or races the cache
+        # worker thread never predicts with half-updated weights
         self.lock = threading.RLock()
+        # bumped by weights_changed(): contexts prepared with older weights are encoded again
+        self.weights_version = 0
 
     # -- public API ---------------------------------------------------------
     def prepare(self, image: ImageSource | ImageContext) -> ImageContext:
-        """Decode ``image`` and run the backend's per-image work, once per content."""
+        """Decode ``image`` and run the backend's per-image work; keep the context to reuse it."""
         if isinstance(image, ImageContext):
             return image
         with self.lock:
-            return self._prepare(image)
+            start = time.perf_counter()
+            pixels = load_image(image)
+            context = ImageContext(image=pixels, weights_version=self.weights_version)
+            context.features = self.encode(pixels)
+            context.prepare_ms = (time.perf_counter() - start) * 1000.0
+            return context
 
-    def _prepare(self, image: ImageSource) -> ImageContext:
-        start = time.perf_counter()
-        pixels = load_image(image)
-        key = image_hash(pixels)
-        cached = self._cache.get(key)
-        if cached is not None:
-            self._cache.move_to_end(key)
-            return cached
-        context = ImageContext(image=pixels, key=key)
-        context.features = self.encode(pixels)
-        context.prepare_ms = (time.perf_counter() - start) * 1000.0
-        self._cache[key] = context
-        while len(self._cache) > self.cache_size:
-            self._cache.popitem(last=False)
-        return context
+    def weights_changed(self) -> None:
+        """Call (holding ``lock``) after changing the model's weights, e.g. by fine-tuning."""
+        self.weights_version += 1
 
     def predict(
         self,
@@ -121,6 +113,9 @@ class Segmenter(ABC):
         previous: "Prediction | np.ndarray | None",
     ) -> Prediction:
         context = self.prepare(context)
+        if context.weights_version != self.weights_version:
+            context.features = self.encode(context.image)
+            context.weights_version = self.weights_version
         click_list = as_click_list(clicks)
         validate_clicks(click_list, context.width, context.height)
         previous_mask = previous_as_mask(previous, context)
@@ -130,9 +125,6 @@ class Segmenter(ABC):
         if prediction.mask.shape != context.image.shape[:2]:
             raise RuntimeError(f"{self.name} returned a {prediction.mask.shape} mask for a {context.image.shape[:2]} image")
         return prediction
-
-    def clear_cache(self) -> None:
-        self._cache.clear()
 
     # -- backend hooks -------------------------------------------------------
     @abstractmethod

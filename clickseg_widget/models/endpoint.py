@@ -10,21 +10,20 @@ failure becomes an ``EndpointError`` that says what happened and what to do.
 from __future__ import annotations
 
 import time
-from urllib.parse import urlparse
 from typing import Any
 
 import numpy as np
 
 from ..clicks import Click
-from ..export.coco import mask_to_rle
 from ..io.images import ImageSource, encode_png
-from ..serving.schema import (
+from ..protocol.masks import mask_to_rle
+from ..protocol.runtime import EndpointError, invoke_failure, runtime_client
+from ..protocol.schema import (
     JSON_CONTENT_TYPE,
     MAX_INVOKE_PAYLOAD_BYTES,
     ImageReference,
     SchemaError,
     SegmentRequest,
-    parse_error_text,
     parse_response,
     sha256_hex,
     split_s3_uri,
@@ -33,11 +32,6 @@ from .base import ImageContext, Prediction, Segmenter
 
 DEFAULT_TIMEOUT_S = 30.0
 DEFAULT_MAX_RETRIES = 3
-THROTTLING_CODES = {"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded", "SlowDown"}
-
-
-class EndpointError(RuntimeError):
-    """The endpoint call failed; the message names the cause and the fix."""
 
 
 class PayloadTooLargeError(EndpointError, ValueError):
@@ -61,9 +55,8 @@ class EndpointSegmenter(Segmenter):
         max_retries: int = DEFAULT_MAX_RETRIES,
         connect_timeout: float = 5.0,
         return_probability: bool = False,
-        cache_size: int = 8,
     ) -> None:
-        super().__init__(cache_size=cache_size)
+        super().__init__()
         if not endpoint_name:
             raise ValueError(
                 "the endpoint backend needs endpoint_name='<SageMaker endpoint>' "
@@ -155,85 +148,45 @@ class EndpointSegmenter(Segmenter):
 
     def _explain(self, err: Exception) -> Exception:
         """Turn a botocore failure into an ``EndpointError`` with the cause and the fix."""
-        from botocore.exceptions import (
-            BotoCoreError,
-            ClientError,
-            ConnectTimeoutError,
-            EndpointConnectionError,
-            NoCredentialsError,
-            PartialCredentialsError,
-            ReadTimeoutError,
-        )
-
+        failure = invoke_failure(err)
+        if failure is None:
+            return err
         name = self.endpoint_name
-        attempts = self.max_retries + 1
-        if isinstance(err, (NoCredentialsError, PartialCredentialsError)):
+        cause = failure.cause
+        if cause == "credentials":
             return EndpointError(
-                f"no usable AWS credentials to call endpoint {name!r} ({err}): run `aws configure`, set AWS_PROFILE or "
+                f"no usable AWS credentials to call endpoint {name!r} ({failure.message}): run `aws configure`, set AWS_PROFILE or "
                 "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or pass boto3_session="
             )
-        if isinstance(err, (ReadTimeoutError, ConnectTimeoutError)):
+        if cause == "timeout":
             return EndpointError(
-                f"endpoint {name!r} did not answer within {self.timeout:g} s (tried {attempts} times): the model may be "
+                f"endpoint {name!r} did not answer within {self.timeout:g} s (tried {self.max_retries + 1} times): the model may be "
                 "overloaded or hung; check its CloudWatch logs, or raise timeout= for slow models"
             )
-        if isinstance(err, EndpointConnectionError):
-            return EndpointError(f"cannot connect to endpoint {name!r} at {err.kwargs.get('endpoint_url')}: is the server running and the URL right?")
-        if isinstance(err, BotoCoreError):  # e.g. the connection closed mid-request, TLS failures
-            return EndpointError(f"calling endpoint {name!r} failed ({err}): check the server and the network, then retry")
-        if not isinstance(err, ClientError):
-            return err
-        error = err.response.get("Error", {})
-        code, message = error.get("Code", ""), error.get("Message", "")
-        tried = err.response.get("ResponseMetadata", {}).get("RetryAttempts", 0) + 1
-        if code == "ModelError":
-            original = str(err.response.get("OriginalMessage", ""))
-            status = err.response.get("OriginalStatusCode", "?")
-            detail = parse_error_text(original)
+        if cause == "unreachable":
+            return EndpointError(f"cannot connect to endpoint {name!r} at {failure.url}: is the server running and the URL right?")
+        if cause == "transport":
+            return EndpointError(f"calling endpoint {name!r} failed ({failure.message}): check the server and the network, then retry")
+        if cause == "model_error":
+            detail = failure.detail
             if detail and detail["error"]["code"] == "unknown_image_hash":
                 return _UnknownImageHash()
-            reason = f"{detail['error']['code']}: {detail['error']['message']}" if detail else (original or message)
-            return EndpointError(f"endpoint {name!r}'s model rejected the request (container answered HTTP {status}): {reason}")
-        if code == "ValidationError" and "not found" in message.lower():
+            reason = f"{detail['error']['code']}: {detail['error']['message']}" if detail else (failure.original or failure.message)
+            return EndpointError(f"endpoint {name!r}'s model rejected the request (container answered HTTP {failure.status}): {reason}")
+        if cause == "not_found":
             return EndpointError(
-                f"endpoint {name!r} does not exist in region {self.region} ({message}): check the name and region "
+                f"endpoint {name!r} does not exist in region {self.region} ({failure.message}): check the name and region "
                 "(aws sagemaker list-endpoints) or deploy it first"
             )
-        if code == "ValidationError":
-            return EndpointError(f"endpoint {name!r} refused the request as invalid: {message}")
-        if code == "ModelNotReadyException":
-            return EndpointError(f"endpoint {name!r} is not ready yet ({message}): wait until it is InService and try again")
-        if code in THROTTLING_CODES:
+        if cause == "invalid":
+            return EndpointError(f"endpoint {name!r} refused the request as invalid: {failure.message}")
+        if cause == "not_ready":
+            return EndpointError(f"endpoint {name!r} is not ready yet ({failure.message}): wait until it is InService and try again")
+        if cause == "throttled":
             return EndpointError(
-                f"endpoint {name!r} kept throttling requests ({code}) after {tried} attempts with backoff: "
+                f"endpoint {name!r} kept throttling requests ({failure.code}) after {failure.attempts} attempts with backoff: "
                 "click more slowly, or add instances / autoscaling to the endpoint"
             )
-        status = err.response.get("ResponseMetadata", {}).get("HTTPStatusCode", "?")
-        return EndpointError(f"endpoint {name!r} failed with {code} (HTTP {status}) after {tried} attempts: {message}")
-
-
-def _is_loopback(url: str | None) -> bool:
-    if not url:
-        return False
-    host = urlparse(url).hostname or ""
-    return host == "localhost" or host.startswith("127.") or host == "::1"
-
-
-def runtime_client(session: Any, region: str | None, endpoint_url: str | None, timeout: float, connect_timeout: float, max_retries: int):
-    import boto3
-    from botocore.config import Config
-
-    session = session or boto3.session.Session()
-    if session.get_credentials() is None and _is_loopback(endpoint_url):
-        # `clickseg serve` checks no signatures, but botocore refuses to send unsigned requests
-        session = boto3.session.Session(aws_access_key_id="local", aws_secret_access_key="local", region_name=region)
-    region = region or session.region_name or ("us-east-1" if endpoint_url else None)
-    if region is None:
-        raise EndpointError("no AWS region configured: pass region='us-east-1' (for example) or set AWS_DEFAULT_REGION")
-    config = Config(
-        connect_timeout=connect_timeout,
-        read_timeout=timeout,
-        retries={"mode": "standard", "total_max_attempts": max_retries + 1},
-        user_agent_extra="clickseg-widget",
-    )
-    return session.client("sagemaker-runtime", region_name=region, endpoint_url=endpoint_url, config=config)
+        return EndpointError(
+            f"endpoint {name!r} failed with {failure.code} (HTTP {failure.status}) after {failure.attempts} attempts: {failure.message}"
+        )

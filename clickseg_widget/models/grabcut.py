@@ -32,9 +32,8 @@ class GrabCutSegmenter(Segmenter):
         iterations: int = 4,
         corrective_iterations: int = 2,
         click_radius: float = 0.025,
-        cache_size: int = 8,
     ) -> None:
-        super().__init__(cache_size=cache_size)
+        super().__init__()
         self.work_size = work_size
         self.margin = margin
         self.iterations = iterations
@@ -150,7 +149,8 @@ def run_grabcut(patch: np.ndarray, labels: np.ndarray, iterations: int) -> np.nd
     # give the same mask in any process or server thread.
     cv2.setRNGSeed(0)
     try:
-        cv2.grabCut(patch, labels, None, bgd_model, fgd_model, iterations, cv2.GC_INIT_WITH_MASK)
+        # no rect in mask mode (OpenCV's type stubs require one)
+        cv2.grabCut(patch, labels, None, bgd_model, fgd_model, iterations, cv2.GC_INIT_WITH_MASK)  # type: ignore[call-overload]
     except cv2.error:
         pass  # degenerate colour statistics (e.g. a flat patch): keep the seeds as the answer
     return labels

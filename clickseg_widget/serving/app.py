@@ -15,7 +15,7 @@ from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
 from .handler import ServingModel, handle_invocation
-from .schema import JSON_CONTENT_TYPE, MAX_INVOKE_PAYLOAD_BYTES, error_body
+from ..protocol.schema import JSON_CONTENT_TYPE, MAX_INVOKE_PAYLOAD_BYTES, error_body
 
 # The container route accepts more than InvokeEndpoint does (batch transform allows 100 MB).
 MAX_CONTAINER_BODY_BYTES = 100 * 1024 * 1024

@@ -15,7 +15,7 @@ import tarfile
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from .. import __version__
+from .._version import __version__
 from ..io.atomic import atomic_write_bytes
 from ..models.registry import resolve
 from .handler import SERVING_CONFIG
@@ -52,7 +52,7 @@ def build_model_archive(
             raise ValueError(f"two archive files would be named {path.name}: rename one of the weights files")
         file_options[option] = path.name
     backend = resolve(backend)  # pin what "default" means today, so the endpoint serves the model tested here
-    config = {
+    config: dict[str, Any] = {
         "backend": backend,
         "options": dict(options or {}),
         "file_options": file_options,

@@ -21,7 +21,7 @@ from typing import Any, Callable
 from ..io.images import ImageError
 from ..models.base import ImageContext, Segmenter
 from ..models.registry import get_segmenter
-from .schema import (
+from ..protocol.schema import (
     JSON_CONTENT_TYPE,
     SchemaError,
     SegmentRequest,
@@ -165,7 +165,6 @@ def load_serving_model(
         segmenter = get_segmenter(name, **options)
     except TypeError as err:  # an option the backend's constructor does not take
         raise ValueError(f"backend {name!r} does not accept the options {sorted(options)}: {err}") from None
-    segmenter.cache_size = 1  # the server keeps prepared images itself, by the hash clients refer to
     return ServingModel(
         segmenter=segmenter,
         model_version=str(model_version or config.get("model_version") or segmenter.name),

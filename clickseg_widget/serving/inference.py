@@ -12,7 +12,7 @@ import json
 from typing import Any, Callable
 
 from clickseg_widget.serving import handler
-from clickseg_widget.serving.schema import SchemaError
+from clickseg_widget.protocol.schema import SchemaError
 
 try:
     from sagemaker_inference.errors import GenericInferenceToolkitError

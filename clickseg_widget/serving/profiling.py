@@ -8,18 +8,18 @@ percentiles, which is what SageMaker itself measured.
 """
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Sequence, Union
 
 import numpy as np
 
-from ..evaluation.clicker import Clicker
-from ..evaluation.datasets import Sample, load_mask
-from ..evaluation.metrics import percentiles
+from ..evaluation.click_loop import label_object
 from ..io.images import ImageSource
 from ..models.base import Segmenter
+from ..simulation.clicker import Clicker
+from ..simulation.datasets import Sample, load_mask
+from ..simulation.metrics import percentiles
 
 PERCENTILES = (50, 90, 99)
 # The original few-click tool's p90 latency per SageMaker instance type (ms), for comparison rows.
@@ -55,8 +55,8 @@ def profile_latency(
 ) -> LatencyProfile:
     """Time prepare + the extreme-point mask, then up to ``clicks_per_object`` corrective clicks per object.
 
-    The first ``warmup`` objects run once untimed (model load, JIT, connection set-up) and the
-    cache is cleared before each timed object, so the first mask includes the per-image work.
+    The first ``warmup`` objects run once untimed (model load, JIT, connection set-up); each
+    timed object is prepared afresh, so its first mask includes the per-image work.
     """
     if not images:
         raise ValueError("profile_latency needs at least one image with its ground-truth mask")
@@ -64,27 +64,15 @@ def profile_latency(
     for item in list(images[:warmup]):
         _run_object(segmenter, item, clicks_per_object, mode, LatencyProfile("warmup"))
     for item in images:
-        segmenter.clear_cache()
         _run_object(segmenter, item, clicks_per_object, mode, profile)
     return profile
 
 
 def _run_object(segmenter: Segmenter, item: ProfileItem, clicks_per_object: int, mode: str, profile: LatencyProfile) -> None:
     image, truth, ignore = _unpack(item)
-    clicker = Clicker(truth, ignore, mode=mode)
-    clicks = clicker.extreme_clicks()
-    start = time.perf_counter()
-    context = segmenter.prepare(image)
-    prediction = segmenter.predict(context, clicks)
-    profile.first_mask_ms.append((time.perf_counter() - start) * 1000.0)
-    for _ in range(clicks_per_object):
-        click = clicker.next_click(prediction.mask)
-        if click is None:
-            break
-        clicks.append(click)
-        start = time.perf_counter()
-        prediction = segmenter.predict(context, clicks, prediction)
-        profile.corrective_ms.append((time.perf_counter() - start) * 1000.0)
+    result = label_object(segmenter, image, truth, ignore, Clicker(truth, ignore, mode=mode), clicks_per_object)
+    profile.first_mask_ms.append(result.first_ms)
+    profile.corrective_ms.extend(result.corrective_ms)
 
 
 def _unpack(item: ProfileItem) -> tuple[ImageSource, np.ndarray, np.ndarray | None]:

@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from ..clicks import Click
-from ..export.coco import CocoDataset, rle_to_mask
+from ..export.coco import CocoDataset
+from ..protocol.masks import rle_to_mask
 from ..export.groundtruth import label_map, semantic_segmentation_manifest_line
 from ..export.png import save_mask_png
 from ..io.atomic import atomic_write_bytes, atomic_write_json

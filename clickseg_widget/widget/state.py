@@ -16,9 +16,8 @@ from typing import Any, Iterable, Sequence, Union
 import numpy as np
 
 from ..clicks import Click, ClickKind, ClickSession
-from ..evaluation.datasets import IMAGE_SUFFIXES
 from ..export.coco import coco_annotation
-from ..io.images import load_image
+from ..io.images import IMAGE_SUFFIXES, load_image
 
 ImageInput = Union[str, os.PathLike, np.ndarray]
 MASK_MEMORY_SIZE = 32

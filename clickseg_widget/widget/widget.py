@@ -280,7 +280,7 @@ class ClickSegWidget(widgets.VBox):
                 self._status(f"{self.backend}: predicting ({len(clicks)} clicks)...")
 
     def _prepared(self, image: np.ndarray) -> ImageContext:
-        """The image's context, made once per shown image: ``prepare`` re-hashes the whole image on every call."""
+        """The shown image's context, made once: ``prepare`` keeps nothing, so the widget holds it."""
         cached = self._context
         if cached is None or cached[0] is not image:
             cached = self._context = (image, self.segmenter.prepare(image))

@@ -1,9 +1,11 @@
 """Build the code zip the stack's three Lambdas share (``CodeS3Bucket``/``CodeS3Key``).
 
-The handlers need this package plus numpy, Pillow and pycocotools built for
-Lambda's Linux; pip fetches those as manylinux wheels for the target Python
-whatever machine runs this.  boto3 is already in the Lambda runtime.  Model
-weights and the notebook widget are left out: the Lambdas never load them.
+The handlers need the lower layers of this package (core, protocol, export)
+plus Ground Truth's and the workforce's own modules, and numpy, Pillow and
+pycocotools built for Lambda's Linux; pip fetches those as manylinux wheels
+for the target Python whatever machine runs this.  boto3 is already in the
+Lambda runtime.  The models, the server, evaluation and the notebook widget
+are left out: the Lambdas never import them (the proxy only forwards requests).
 
     python -m clickseg_widget.workforce.lambda_package clickseg-lambda.zip
 """
@@ -20,7 +22,8 @@ from ..io.atomic import atomic_write_bytes
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 DEPENDENCIES = ("numpy", "pillow", "pycocotools")
-EXCLUDED_PARTS = ("__pycache__", "weights", "widget", "assets", "static")  # the Lambdas serve no page
+# the Lambdas serve no page and run no model
+EXCLUDED_PARTS = ("__pycache__", "assets", "static", "widget", "models", "serving", "evaluation", "simulation")
 LAMBDA_PLATFORM = "manylinux2014_x86_64"
 LAMBDA_PYTHON = "3.12"  # infrastructure/template.yaml's Runtime
 

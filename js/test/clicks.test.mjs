@@ -1,6 +1,34 @@
 import test from "node:test";
 import assert from "node:assert/strict";
-import { ClickState, ClickError } from "../worker/clicks.js";
+import { readFileSync } from "node:fs";
+import { ClickState, ClickError, splitPrompt } from "../worker/clicks.js";
+
+// shared with tests/test_shared_cases.py, which runs them through clickseg_widget.clicks.ClickSession
+const shared = JSON.parse(readFileSync(new URL("../../tests/cases/clicks.json", import.meta.url), "utf8"));
+
+function runStep(state, step) {
+  if (step.add) return state.add(...step.add);
+  if (step.add_box) return state.addBox(...step.add_box);
+  if (step.undo) return state.undo();
+  if (step.redo) return state.redo();
+  throw new Error(`unknown step ${JSON.stringify(step)}`);
+}
+
+for (const testCase of shared.cases) {
+  test(`shared case: ${testCase.name}`, () => {
+    const state = new ClickState(...testCase.size);
+    for (const step of testCase.steps) {
+      if (step.refused) {
+        assert.throws(() => runStep(state, step), (err) => err instanceof ClickError && err.message.includes(step.refused));
+      } else {
+        runStep(state, step);
+      }
+    }
+    assert.deepEqual(state.clicks.map((c) => c.kind), testCase.kinds);
+    assert.equal(state.ready, testCase.ready);
+    assert.equal(splitPrompt(state.clicks)[0].length, testCase.prompt);
+  });
+}
 
 const EXTREMES = [[50, 10], [10, 40], [55, 90], [95, 45]];
 

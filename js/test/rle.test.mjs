@@ -3,7 +3,8 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { decodeRle, parseCounts, RleError } from "../worker/rle.js";
 
-const fixtures = JSON.parse(readFileSync(new URL("./fixtures/rle_cases.json", import.meta.url), "utf8"));
+// shared with tests/test_shared_cases.py, which checks them against pycocotools
+const fixtures = JSON.parse(readFileSync(new URL("../../tests/cases/rle.json", import.meta.url), "utf8"));
 
 test("compressed RLE from pycocotools decodes to the same row-major mask", () => {
   for (const { size, counts, rows } of fixtures.cases) {

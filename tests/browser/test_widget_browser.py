@@ -30,10 +30,10 @@ from browser_harness import (
 from jupyter_client import BlockingKernelClient
 from playwright.sync_api import Locator, Page
 
-from clickseg_widget.evaluation.clicker import Clicker
-from clickseg_widget.evaluation.datasets import load_mask, load_samples
-from clickseg_widget.evaluation.metrics import iou
-from clickseg_widget.export.coco import rle_to_mask
+from clickseg_widget.simulation.clicker import Clicker
+from clickseg_widget.simulation.datasets import load_mask, load_samples
+from clickseg_widget.simulation.metrics import iou
+from clickseg_widget.protocol.masks import rle_to_mask
 from clickseg_widget.export.png import load_mask_png
 from clickseg_widget.widget.viewport import Viewport
 
@@ -46,7 +46,7 @@ MIN_IOU = 0.80
 HOSTILE_CLASS = "<b>bird</b>"  # class names are user text and must reach the page escaped
 STATE_CODE = """
 import json
-from clickseg_widget.export.coco import mask_to_rle
+from clickseg_widget.protocol.masks import mask_to_rle
 w.wait()
 mask = w.mask
 print(json.dumps({

@@ -18,10 +18,10 @@ import pytest
 from PIL import Image
 
 from browser_harness import CHROMIUM, chromium_page
-from clickseg_widget.evaluation.clicker import Clicker
-from clickseg_widget.evaluation.datasets import load_mask, load_samples
-from clickseg_widget.evaluation.metrics import iou
-from clickseg_widget.export.coco import rle_to_mask
+from clickseg_widget.simulation.clicker import Clicker
+from clickseg_widget.simulation.datasets import load_mask, load_samples
+from clickseg_widget.simulation.metrics import iou
+from clickseg_widget.protocol.masks import rle_to_mask
 from clickseg_widget.export.groundtruth import read_label_map
 from clickseg_widget.workforce.lambdas import consolidation, proxy
 from clickseg_widget.workforce.template import CROWD_ELEMENTS_URL, build_template

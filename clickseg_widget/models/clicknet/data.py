@@ -21,10 +21,10 @@ import numpy as np
 from tqdm import tqdm
 
 from ...clicks import PromptKind
-from ...evaluation.clicker import Clicker
-from ...evaluation.datasets import check_trainable, load_mask, load_samples
 from ...io.atomic import atomic_write_bytes
 from ...io.images import ImageSource, load_image
+from ...simulation.clicker import Clicker
+from ...simulation.datasets import check_trainable, load_mask, load_samples
 from .inputs import Window, crop_square, encoder_input, grabcut_cue, object_window, paste_back, valid_region
 from .network import ClickNetConfig
 

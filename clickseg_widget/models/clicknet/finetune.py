@@ -59,7 +59,7 @@ def fine_tune(
         history: TrainHistory = train_model(
             segmenter.model, crops, settings, segmenter.device, checkpoint_every=steps_per_epoch
         )
-        segmenter.forget_features()
+        segmenter.weights_changed()
     segmenter.last_fine_tune = history
     if save_to is not None:
         provenance = dict(segmenter.metadata.get("provenance", {}))

@@ -34,7 +34,6 @@ class ClickNetSegmenter(Segmenter):
         self,
         weights: str | Path | None = None,
         device: str | torch.device = "auto",
-        cache_size: int = 8,
         threads: int | None = 1,
         cue_size: int | None = None,
         flip_average: bool = False,
@@ -50,7 +49,7 @@ class ClickNetSegmenter(Segmenter):
         side, the click's own disk (as the network saw it, at full resolution)
         takes the asked-for label, so no click is ever ignored.
         """
-        super().__init__(cache_size=cache_size)
+        super().__init__()
         self.cue_size = cue_size
         self.flip_average = flip_average
         self.honour_clicks = honour_clicks
@@ -127,11 +126,6 @@ class ClickNetSegmenter(Segmenter):
         if cue_size != size:
             cue = cv2.resize(cue, (size, size), interpolation=cv2.INTER_AREA)
         return cue
-
-    def forget_features(self) -> None:
-        """Drop cached encoder features (after the weights changed, e.g. by ``fine_tune``)."""
-        for context in self._cache.values():
-            context.features.get("clicknet_crops", {}).clear()
 
     def describe(self) -> dict[str, Any]:
         return {

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from ...clicks import Click
-from ...evaluation.clicker import Clicker
+from ...simulation.clicker import Clicker
 from .data import ObjectCrop, draw_batch
 from .inputs import click_maps
 from .network import ClickNet

@@ -24,8 +24,8 @@ import json
 import os
 from typing import Any
 
-from ...models.endpoint import THROTTLING_CODES, runtime_client
-from ...serving.schema import JSON_CONTENT_TYPE, MAX_INVOKE_PAYLOAD_BYTES, SchemaError, error_body, parse_error_text, parse_request
+from ...protocol.runtime import invoke_failure, runtime_client
+from ...protocol.schema import JSON_CONTENT_TYPE, MAX_INVOKE_PAYLOAD_BYTES, SchemaError, error_body, parse_request
 
 DEFAULT_TIMEOUT_S = 25.0
 CONNECT_TIMEOUT_S = 3.0
@@ -110,31 +110,28 @@ def _client() -> Any:
 
 def _explain(err: Exception, endpoint_name: str) -> tuple[int, str, str]:
     """(HTTP status, error code, message) for a failed invoke_endpoint call."""
-    from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
-
-    if isinstance(err, (ReadTimeoutError, ConnectTimeoutError)):
-        return 504, "model_timeout", f"the model did not answer in time ({err}); try again, or ask the requester to check the endpoint"
-    if isinstance(err, EndpointConnectionError):
-        return 502, "endpoint_unreachable", f"the proxy cannot reach the SageMaker runtime ({err}); try again shortly"
-    if not isinstance(err, ClientError):
+    failure = invoke_failure(err)
+    cause = failure.cause if failure else None
+    if failure is None or cause in ("credentials", "transport"):
         return 500, "proxy_error", f"the proxy failed: {type(err).__name__}: {err}"
-    error = err.response.get("Error", {})
-    code, message = error.get("Code", ""), error.get("Message", "")
-    if code == "ModelError":
-        detail = parse_error_text(str(err.response.get("OriginalMessage", "")))
-        status = int(err.response.get("OriginalStatusCode") or 502)
-        if detail:
-            return status, detail["error"]["code"], detail["error"]["message"]
-        return 502, "model_error", f"the model failed (HTTP {status}): {message}"
-    if code == "ValidationError" and "not found" in message.lower():
-        return 500, "endpoint_not_found", f"endpoint {endpoint_name!r} does not exist ({message}): the requester must deploy it or fix the proxy's ENDPOINT_NAME"
-    if code == "ValidationError":
-        return 400, "invalid_request", f"the endpoint refused the request: {message}"
-    if code in THROTTLING_CODES:
+    if cause == "timeout":
+        return 504, "model_timeout", f"the model did not answer in time ({err}); try again, or ask the requester to check the endpoint"
+    if cause == "unreachable":
+        return 502, "endpoint_unreachable", f"the proxy cannot reach the SageMaker runtime ({err}); try again shortly"
+    if cause == "model_error":
+        status = int(failure.status) if failure.status != "?" else 502
+        if failure.detail:
+            return status, failure.detail["error"]["code"], failure.detail["error"]["message"]
+        return 502, "model_error", f"the model failed (HTTP {status}): {failure.message}"
+    if cause == "not_found":
+        return 500, "endpoint_not_found", f"endpoint {endpoint_name!r} does not exist ({failure.message}): the requester must deploy it or fix the proxy's ENDPOINT_NAME"
+    if cause == "invalid":
+        return 400, "invalid_request", f"the endpoint refused the request: {failure.message}"
+    if cause == "throttled":
         return 429, "throttled", "the model is busy (throttled); wait a moment and try again"
-    if code in ("ModelNotReadyException", "ServiceUnavailable"):
-        return 503, "endpoint_not_ready", f"the model is not ready ({message}); try again in a minute"
-    return 502, "endpoint_error", f"the endpoint call failed with {code}: {message}"
+    if cause in ("not_ready", "unavailable"):
+        return 503, "endpoint_not_ready", f"the model is not ready ({failure.message}); try again in a minute"
+    return 502, "endpoint_error", f"the endpoint call failed with {failure.code}: {failure.message}"
 
 
 def _cors_headers(event: dict[str, Any]) -> dict[str, str]:

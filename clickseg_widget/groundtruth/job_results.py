@@ -15,10 +15,10 @@ import numpy as np
 
 from ..export.groundtruth import read_label_map
 from ..io.images import load_image
-from .jobs import LabelCounters
+from .job_control import LabelCounters
 from .iterations import JobIterations, read_iterations
 from .outputs import OUTPUT_MANIFEST, LabeledObject, ManifestObjects, read_output_manifest
-from .storage import JobFolder, LocalJobFolder, S3JobFolder, open_job_folder, parse_s3_uri, relative_in_job
+from .storage import JobFolder, S3JobFolder, open_job_folder, parse_s3_uri, relative_in_job
 
 SIMULATION_FILE = "simulation.json"
 
@@ -72,7 +72,7 @@ def load_job(
     attribute: str | None = None,
 ) -> Job:
     """Read a job folder (path, ``s3://`` URI or ``JobFolder``)."""
-    folder = source if isinstance(source, (LocalJobFolder, S3JobFolder)) else open_job_folder(source, s3_client)
+    folder = open_job_folder(source, s3_client) if isinstance(source, (str, Path)) else source
     iterations = read_iterations(folder, lenient=lenient, counters=counters, attribute=attribute)
     manifest = None
     if folder.exists(OUTPUT_MANIFEST):

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..groundtruth import arns
-from ..groundtruth.requests import labeling_job_request, usd_to_price
+from ..groundtruth.labeling_requests import labeling_job_request, usd_to_price
 from ..groundtruth.validation import RequestError, validate_labeling_job_request
 
 # bounding-box price points plus the two lower ones classification and custom tasks may use
@@ -52,7 +52,7 @@ class WorkforceStack:
 
 
 def workforce_job_request(*, stack: WorkforceStack, region: str, **options: Any) -> dict[str, Any]:
-    """The CreateLabelingJob parameters; ``options`` are those of ``groundtruth.requests.labeling_job_request``.
+    """The CreateLabelingJob parameters; ``options`` are those of ``groundtruth.labeling_requests.labeling_job_request``.
 
     ``template_uri`` must hold ``template.build_template(stack.segment_url, ...)``
     and ``label_category_uri`` the same labels as the stack's ``Labels``.

@@ -84,7 +84,7 @@ class Clicker:
             return None
         positive = missed_depth.max() > spurious_depth.max()
         depth = missed_depth if positive else spurious_depth
-        y, x = np.unravel_index(int(np.argmax(depth)), depth.shape)
+        y, x = (int(v) for v in np.unravel_index(int(np.argmax(depth)), depth.shape))
         region = missed if positive else spurious
         if self.mode == "boundary":
             self.clicked[y, x] = True  # else an unfixed error would snap to the same boundary click again

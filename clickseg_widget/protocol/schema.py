@@ -23,7 +23,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from ..clicks import Click
-from ..export.coco import mask_to_rle, rle_to_mask
+from .masks import mask_to_rle, rle_to_mask
 from ..io.images import encode_png, load_image
 from ..io.s3 import parse_s3_uri
 

@@ -49,8 +49,8 @@ def price_to_usd(price: str | float | Decimal) -> dict[str, int]:
     tenths = amount * 1000
     if amount < 0 or tenths != tenths.to_integral_value():
         raise ValueError(f"worker price {price!r} must be non-negative with at most 3 decimals (tenths of a cent)")
-    tenths = int(tenths)
-    return {"Dollars": tenths // 1000, "Cents": tenths // 10 % 100, "TenthFractionsOfACent": tenths % 10}
+    whole = int(tenths)
+    return {"Dollars": whole // 1000, "Cents": whole // 10 % 100, "TenthFractionsOfACent": whole % 10}
 
 
 def usd_to_price(amount: Mapping[str, int]) -> Decimal:

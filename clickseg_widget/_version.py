@@ -1,0 +1,2 @@
+"""The package version, importable from any layer (the server and archives report it)."""
+__version__ = "0.1.0"

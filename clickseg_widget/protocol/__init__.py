@@ -1,0 +1,1 @@
+"""The wire contract between every client and every server of the model: request/response schema v1."""
