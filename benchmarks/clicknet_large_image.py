@@ -23,9 +23,9 @@ import numpy as np
 
 
 def run_one(data_dir: Path, side: int, weights: str | None, clicks: int) -> dict:
-    from clickseg_widget.evaluation.clicker import Clicker
-    from clickseg_widget.evaluation.datasets import load_mask, load_samples
-    from clickseg_widget.evaluation.metrics import iou
+    from clickseg_widget.simulation.clicker import Clicker
+    from clickseg_widget.simulation.datasets import load_mask, load_samples
+    from clickseg_widget.simulation.metrics import iou
     from clickseg_widget.io.images import load_image
     from clickseg_widget.models.clicknet import ClickNetSegmenter
 
