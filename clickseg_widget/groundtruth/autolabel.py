@@ -93,7 +93,8 @@ def default_trainer(segmenter: Segmenter, epochs: int) -> Trainer | None:
         from ..models.clicknet import fine_tune
 
         tuned = fine_tune(model, list(images), list(masks), epochs=epochs)
-        return [float(loss) for loss in tuned.last_fine_tune.losses]
+        history = tuned.last_fine_tune
+        return [float(loss) for loss in history.losses] if history is not None else []
 
     return train
 

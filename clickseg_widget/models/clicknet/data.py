@@ -178,17 +178,19 @@ def _cache_path(cache_dir: Path, folder: Path, config: ClickNetConfig, limit: in
 def save_crops(crops: Sequence[ObjectCrop], path: str | Path) -> Path:
     """Store crops as flat uint8 arrays plus shapes in one ``.npz`` (no pickled objects), atomically."""
     shapes = np.array([c.mask.shape for c in crops], np.int64).reshape(-1, 2)
-    arrays = {
+    arrays: dict[str, np.ndarray] = {
         "format": np.array(CACHE_FORMAT),
         "shapes": shapes,
         "images": np.concatenate([c.image.reshape(-1) for c in crops]) if crops else np.zeros(0, np.uint8),
         "masks": np.concatenate([c.mask.reshape(-1) for c in crops]).astype(np.uint8) if crops else np.zeros(0, np.uint8),
     }
-    if crops and crops[0].cue is not None:
-        arrays["cues"] = np.concatenate([c.cue.reshape(-1) for c in crops])
-        arrays["box_cues"] = np.concatenate([c.box_cue.reshape(-1) for c in crops])
+    cues = [c.cue for c in crops if c.cue is not None]
+    box_cues = [c.box_cue for c in crops if c.box_cue is not None]
+    if crops and len(cues) == len(box_cues) == len(crops):
+        arrays["cues"] = np.concatenate([cue.reshape(-1) for cue in cues])
+        arrays["box_cues"] = np.concatenate([cue.reshape(-1) for cue in box_cues])
     buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
+    np.savez(buffer, **arrays)  # type: ignore[arg-type]  # numpy's stub types **kwds as allow_pickle's bool
     return atomic_write_bytes(path, buffer.getvalue())
 
 

@@ -13,6 +13,7 @@ from typing import Iterable, Sequence
 
 import cv2
 import numpy as np
+import numpy.typing as npt
 
 from ...clicks import Click, ClickKind, PromptKind
 from ..grabcut import run_grabcut
@@ -46,9 +47,9 @@ class Window:
 
     def key(self) -> tuple[int, int, int, int]:
         """A hashable identity, used to cache encoder features per object crop."""
-        return tuple(int(round(v)) for v in (self.x0, self.y0, self.x1, self.y1))
+        return int(round(self.x0)), int(round(self.y0)), int(round(self.x1)), int(round(self.y1))
 
-    def to_crop(self, points: np.ndarray, size: int) -> np.ndarray:
+    def to_crop(self, points: npt.ArrayLike, size: int) -> np.ndarray:
         """Image (x, y) points -> crop pixel coordinates."""
         points = np.asarray(points, np.float32).reshape(-1, 2)
         scale = np.array([size / self.width, size / self.height], np.float32)

@@ -21,6 +21,7 @@ from ...clicks import Click, ClickKind, PromptKind, prompt_kind, split_prompt
 from ..base import ImageContext, Prediction, Segmenter
 from .device import cpu_threads, resolve_device
 from .inputs import Window, click_maps, crop_square, encoder_input, grabcut_cue, object_window, paste_back, valid_region
+from .train import TrainHistory
 from .weights import DEFAULT_WEIGHTS, load_weights
 
 OBJECTS_PER_IMAGE = 4  # encoder features kept per image (objects labelled one after another)
@@ -29,6 +30,7 @@ OUTSIDE_LOGIT = -20.0  # outside the object crop the answer is a confident "back
 
 class ClickNetSegmenter(Segmenter):
     name = "torch"
+    last_fine_tune: TrainHistory | None = None  # set by ``fine_tune``: the loss per epoch of the latest run
 
     def __init__(
         self,
@@ -73,7 +75,7 @@ class ClickNetSegmenter(Segmenter):
         points = np.array([[c.x, c.y] for c in prompt], np.float32)
         window = object_window(points, self.config.margin)
         features, encode_ms = self._features(context, window, points, kind)
-        in_crop = [Click(*window.to_crop([c.x, c.y], size)[0], c.kind) for c in corrective]
+        in_crop = [Click(float(x), float(y), c.kind) for c, (x, y) in zip(corrective, window.to_crop([(c.x, c.y) for c in corrective], size))]
         previous_crop = None
         if previous is not None:
             previous_crop = crop_square(previous.astype(np.float32), window, size, cv2.INTER_LINEAR) >= 0.5

@@ -205,7 +205,7 @@ def _train_step(model, optimiser, crops, indices, settings, rng, size, radius) -
     ]
     features = model.encode(torch.from_numpy(encoder_maps).to(like))
     rounds = 0 if rng.random() < settings.extreme_only else int(rng.integers(1, settings.max_corrective + 1))
-    previous = None
+    previous: np.ndarray | None = None
     if rounds:
         # RITM: simulate the clicks without gradients, supervise only the pass that sees them
         with torch.no_grad():
@@ -216,6 +216,7 @@ def _train_step(model, optimiser, crops, indices, settings, rng, size, radius) -
                 for state, mask in zip(states, previous):
                     state.add_click(mask)
         # now and then no previous mask, so callers that pass none still get a sensible answer
+        assert previous is not None  # rounds >= 1 decoded at least once
         previous = previous & (rng.random(len(previous)) >= 0.1)[:, None, None]
     maps = _stack_maps(states, previous, size, radius, like)
     logits = model.decode(features, maps)
