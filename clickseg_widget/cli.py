@@ -6,6 +6,8 @@ import importlib
 import sys
 from typing import Sequence
 
+from .extras import MissingDependencyError, require
+
 # sub-command -> module exposing ``configure(parser)`` and ``run(args) -> int``
 COMMANDS = {
     "demo": ("clickseg_widget.demo", "open JupyterLab on the first tutorial with the shipped model and samples"),
@@ -14,6 +16,8 @@ COMMANDS = {
     "serve": ("clickseg_widget.serving.cli", "run a local HTTP server speaking the SageMaker endpoint protocol"),
     "groundtruth": ("clickseg_widget.groundtruth.cli", "Ground Truth job reports and the auto-labeling simulator"),
 }
+# sub-command -> the extra it needs beyond the base install
+COMMAND_EXTRAS = {"train": "torch", "serve": "serve"}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -21,6 +25,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="clickseg", description="Few-click segmentation labeling tools.")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     chosen = next((arg for arg in argv if arg in COMMANDS), None)
+    if chosen in COMMAND_EXTRAS:
+        try:
+            require(COMMAND_EXTRAS[chosen], f"clickseg {chosen}")
+        except MissingDependencyError as err:
+            print(f"clickseg {chosen}: error: {err}", file=sys.stderr)
+            return 2
     for name, (module_name, help_text) in COMMANDS.items():
         sub = commands.add_parser(name, help=help_text, description=help_text)
         if name == chosen:
@@ -38,7 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _is_user_facing(err: Exception) -> bool:
     """Bad input, files, AWS answers and our own service errors get one line, not a traceback."""
-    if isinstance(err, (ValueError, OSError, RuntimeError)):
+    if isinstance(err, (ValueError, OSError, RuntimeError, MissingDependencyError)):
         return True
     return type(err).__module__.startswith(("botocore", "boto3"))
 
