@@ -11,7 +11,7 @@ from clickseg_widget import ClickKind
 from clickseg_widget.simulation.clicker import Clicker
 from clickseg_widget.simulation.datasets import load_mask, load_samples
 from clickseg_widget.simulation.metrics import clicks_to_reach, iou, percentiles
-from clickseg_widget.evaluation.runner import evaluate
+from clickseg_widget.evaluation.runner import evaluate, evaluation_dataframe
 from clickseg_widget.models.grabcut import GrabCutSegmenter
 
 
@@ -115,6 +115,15 @@ def test_runner_on_real_images(grabcut_dir):
     assert 0 <= data["noc90"] <= 20 and data["latency_ms"]["first"]["p50"] > 0
     table = report.table()
     assert "Baseline" in table and "Error" in table and "NoC@90" in table
+    frame = evaluation_dataframe([report, report])  # what notebooks display: one row per backend
+    assert frame.index.tolist() == ["grabcut", "grabcut"] and frame.index.name == "backend"
+    assert frame.columns.tolist() == ["objects", "extreme points", "1 click", "2 clicks", "NoC@85", "NoC@90", "first mask p50 (ms)",
+                                      "first mask p90 (ms)", "corrective p50 (ms)", "corrective p90 (ms)"]
+    row = report.to_dataframe().loc["grabcut"]
+    assert row["objects"] == 3 and row[["extreme points", "1 click", "2 clicks"]].tolist() == data["miou"]
+    assert row["NoC@90"] == data["noc90"] and row["first mask p50 (ms)"] == data["latency_ms"]["first"]["p50"]
+    with pytest.raises(ValueError, match="at least one report"):
+        evaluation_dataframe([])
 
 
 def test_cli_json(grabcut_dir):

@@ -17,7 +17,7 @@ from clickseg_widget.groundtruth.costs import CostModel, summarize
 from clickseg_widget.groundtruth.job_results import load_job
 from clickseg_widget.groundtruth.matching import image_box_miou, matched_ious
 from clickseg_widget.groundtruth.outputs import Box
-from clickseg_widget.groundtruth import cost_table, report
+from clickseg_widget.groundtruth import cost_dataframe, cost_table, report
 
 BIRDS = "groundtruth/aws-sagemaker-examples__yolov5_sample_output.manifest"
 ITERATION_KEYS = {"iteration", "human_objects", "machine_objects", "human_boxes", "machine_boxes", "human_cost", "machine_cost"}
@@ -144,3 +144,17 @@ def test_group_miou_pools_boxes_across_images():
     one_box = scored([box(0, 0, 10, 10)], [box(0, 0, 10, 10)])  # image mIoU 1, one pooled value
     three_missed = scored([box(0, 0, 10, 10)], [box(0, 0, 10, 10), box(50, 50, 5, 5), box(80, 80, 5, 5)])
     assert group_miou([one_box, three_missed]) == pytest.approx(2 / 4)  # pooled boxes, not mean of 1 and 1/3
+
+
+def test_cost_dataframe_is_the_cost_table_with_a_total_row(bird_job):
+    folder, _ = bird_job
+    job = load_job(folder)
+    frame = cost_dataframe(job)
+    assert frame.index.tolist() == [1, 2, "total"] and frame.index.name == "iteration"
+    assert frame.columns.tolist() == ["human_objects", "machine_objects", "human_boxes", "machine_boxes", "human_cost",
+                                      "machine_cost", "total_cost"]
+    totals = cost_table(job)["totals"]
+    assert frame.loc["total", ["human_objects", "machine_objects", "human_cost", "machine_cost", "total_cost"]].tolist() == [
+        totals["human_objects"], totals["machine_objects"], totals["human_cost"], totals["machine_cost"], totals["total_cost"]]
+    assert frame.loc[2, ["machine_objects", "machine_cost", "total_cost"]].tolist() == [40, 3.2, 3.2]
+    assert frame.attrs["totals"] == totals and frame["human_objects"].dtype.kind == "i"

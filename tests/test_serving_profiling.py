@@ -8,7 +8,7 @@ import pytest
 from clickseg_widget.simulation.datasets import load_mask, load_samples
 from clickseg_widget.io.images import load_image
 from clickseg_widget.models.registry import get_segmenter
-from clickseg_widget.serving.profiling import latency_table, profile_latency
+from clickseg_widget.serving.profiling import latency_dataframe, latency_table, profile_latency
 
 
 def test_profile_counts_first_masks_and_corrective_clicks(grabcut_dir):
@@ -31,6 +31,14 @@ def test_profile_counts_first_masks_and_corrective_clicks(grabcut_dir):
     assert table[2].startswith("| grabcut, 2-core CPU | 2 |")
     assert "| original post, ml.p3.2xlarge | | p90 424 | |" in table
     assert len(latency_table([profile], reference=None).splitlines()) == 3
+
+    frame = latency_dataframe([profile, pair_profile])  # what notebooks display
+    assert frame.index.tolist() == ["grabcut, 2-core CPU", pair_profile.label, "original post, ml.p2.xlarge",
+                                    "original post, ml.p3.2xlarge", "original post, ml.g4dn.xlarge"]
+    assert frame.loc["grabcut, 2-core CPU", "first mask p90 (ms)"] == round(summary["first_mask"]["p90"], 1)
+    assert frame.loc["grabcut, 2-core CPU", ["objects", "corrective clicks"]].tolist() == [2, summary["corrective_clicks"]]
+    assert frame.loc["original post, ml.p3.2xlarge", "first mask p90 (ms)"] == 424.0
+    assert frame.loc["original post, ml.p3.2xlarge"].drop("first mask p90 (ms)").isna().all()
 
 
 def test_profile_needs_images():

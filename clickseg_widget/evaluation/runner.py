@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import resource
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Iterable, Sequence
 
 import numpy as np
+import pandas as pd
 from tqdm.auto import tqdm
 
 from ..models.base import Segmenter
@@ -74,6 +75,10 @@ class EvaluationReport:
             "settings": self.settings,
         }
 
+    def to_dataframe(self) -> pd.DataFrame:
+        """This report as one row of ``evaluation_dataframe``, for notebooks."""
+        return evaluation_dataframe([self])
+
     def table(self) -> str:
         """The original tool's table: Baseline, 1..k corrective clicks, with mIoU and error rows."""
         miou = self.miou()
@@ -97,6 +102,25 @@ class EvaluationReport:
             f"peak memory {self.peak_rss_mb:.0f} MB RSS",
         ]
         return "\n".join(lines)
+
+
+def evaluation_dataframe(reports: Iterable[EvaluationReport]) -> pd.DataFrame:
+    """One row per report (indexed by backend): mIoU (%) after the extreme points and after each
+    corrective click, NoC@85/90, latency p50/p90 (ms) of the first mask and of corrective clicks."""
+    rows = []
+    for report in reports:
+        row: dict[str, Any] = {"backend": report.backend, "objects": len(report.objects)}
+        for clicks, value in enumerate(report.miou()):
+            row["extreme points" if clicks == 0 else f"{clicks} click{'s' if clicks > 1 else ''}"] = round(value, 2)
+        for threshold in NOC_THRESHOLDS:
+            row[f"NoC@{round(threshold * 100)}"] = round(report.noc(threshold)[0], 2)
+        for stage, values in report.latency().items():
+            for name, value in values.items():
+                row[f"{'first mask' if stage == 'first' else stage} {name} (ms)"] = round(value, 1)
+        rows.append(row)
+    if not rows:
+        raise ValueError("evaluation_dataframe needs at least one report")
+    return pd.DataFrame(rows).set_index("backend")
 
 
 def evaluate(

@@ -28,6 +28,7 @@ _EXPORTS = {
     "wait": "job_control",
     "load_job": "job_results",
     "cost_table": "reporting",
+    "cost_dataframe": "reporting",
     "report": "reporting",
     "CostModel": "costs",
     "SimulationSettings": "simulator",

@@ -4,6 +4,7 @@ from __future__ import annotations
 import warnings
 from typing import Any, Mapping
 
+import pandas as pd
 from matplotlib.figure import Figure
 
 from . import plots
@@ -43,6 +44,21 @@ def cost_table(job: Job, model: CostModel = CostModel()) -> dict[str, Any]:
         "saving_percent": round(summary.saving_percent, 2),
     }
     return {"iterations": rows, "totals": totals}
+
+
+def cost_dataframe(job: Job, model: CostModel = CostModel()) -> pd.DataFrame:
+    """``cost_table`` for notebooks: one row per iteration plus a ``total`` row, costs in dollars.
+
+    ``attrs["totals"]`` keeps the totals (all-human cost, saving in percent).
+    """
+    table = cost_table(job, model)
+    frame = pd.DataFrame(table["iterations"]).set_index("iteration")
+    frame["total_cost"] = frame["human_cost"] + frame["machine_cost"]
+    totals = frame.sum().to_frame("total").T.astype(frame.dtypes)  # counts stay integers
+    frame = pd.concat([frame, totals]).round({"human_cost": 2, "machine_cost": 2, "total_cost": 2})
+    frame.index.name = "iteration"
+    frame.attrs["totals"] = table["totals"]
+    return frame
 
 
 def format_table(table: Mapping[str, Any]) -> str:

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any, Sequence, Union
 
 import numpy as np
+import pandas as pd
 
 from ..evaluation.click_loop import label_object
 from ..io.images import ImageSource
@@ -83,24 +84,37 @@ def _unpack(item: ProfileItem) -> tuple[ImageSource, np.ndarray, np.ndarray | No
     return image, np.asarray(truth).astype(bool), None
 
 
+def latency_dataframe(profiles: Sequence[LatencyProfile], reference: dict[str, float] | None = ORIGINAL_POST_P90_MS) -> pd.DataFrame:
+    """p50/p90/p99 (ms) of the first mask and of corrective clicks, one row per profile (indexed by label),
+    then the original post's p90 per instance type for comparison; for notebooks."""
+    rows = []
+    for profile in profiles:
+        summary = profile.summary()
+        row: dict[str, Any] = {"backend / instance": profile.label, "objects": summary["objects"], "corrective clicks": summary["corrective_clicks"]}
+        for part, name in (("first_mask", "first mask"), ("corrective", "corrective")):
+            row |= {f"{name} p{p} (ms)": round(summary[part][f"p{p}"], 1) for p in PERCENTILES}
+        rows.append(row)
+    rows += [{"backend / instance": f"original post, {instance}", "first mask p90 (ms)": p90} for instance, p90 in (reference or {}).items()]
+    columns = ["backend / instance", "objects", "corrective clicks"] + [
+        f"{name} p{p} (ms)" for name in ("first mask", "corrective") for p in PERCENTILES
+    ]
+    frame = pd.DataFrame(rows, columns=columns).set_index("backend / instance")
+    return frame.astype({"objects": "Int64", "corrective clicks": "Int64"})
+
+
 def latency_table(profiles: Sequence[LatencyProfile], reference: dict[str, float] | None = ORIGINAL_POST_P90_MS) -> str:
-    """A Markdown table of p50/p90/p99 per profile, with the original post's p90 rows for comparison."""
+    """``latency_dataframe`` as the Markdown table of the original post (RESULTS.md, terminals)."""
     lines = [
         "| backend / instance | objects | first mask p50 / p90 / p99 (ms) | corrective p50 / p90 / p99 (ms) |",
         "|---|---:|---:|---:|",
     ]
-    for profile in profiles:
-        summary = profile.summary()
-        lines.append(
-            f"| {profile.label} | {summary['objects']} | {_triple(summary['first_mask'])} | {_triple(summary['corrective'])} |"
-        )
-    for instance, p90 in (reference or {}).items():
-        lines.append(f"| original post, {instance} | | p90 {p90:.0f} | |")
+    for label, row in latency_dataframe(profiles, reference).iterrows():
+        if pd.isna(row["objects"]):  # a reference row: the post gave one p90
+            lines.append(f"| {label} | | p90 {row['first mask p90 (ms)']:.0f} | |")
+            continue
+        triples = [" / ".join(f"{row[f'{name} p{p} (ms)']:.0f}" for p in PERCENTILES) for name in ("first mask", "corrective")]
+        lines.append(f"| {label} | {row['objects']} | {triples[0]} | {triples[1]} |")
     return "\n".join(lines)
-
-
-def _triple(values: dict[str, float]) -> str:
-    return " / ".join(f"{values[f'p{p}']:.0f}" for p in PERCENTILES)
 
 
 def cloudwatch_latency(
