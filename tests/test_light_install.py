@@ -8,42 +8,21 @@ then through the endpoint client against a real ``clickseg serve``.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import numpy as np
 import pytest
+from light_python import MISSING, light_environment
 
-import clickseg_widget
 from clickseg_widget.evaluation.clicker import Clicker
 from clickseg_widget.evaluation.datasets import load_mask
 from clickseg_widget.evaluation.metrics import iou
 from clickseg_widget.models import registry
 from clickseg_widget.serving.server import ServerProcess
 
-MISSING = ["torch", "safetensors", "flask", "waitress", "sagemaker_inference", "sagemaker"]
 ENDPOINT = "clickseg-light"
-
-BLOCKER = """
-import sys
-
-MISSING = set({missing!r})
-
-
-class NotInstalled:
-    '''Refuses the listed top-level packages, as an environment without them would.'''
-
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in MISSING:
-            raise ModuleNotFoundError(f"No module named {{name!r}}", name=name)
-        return None
-
-
-sys.meta_path.insert(0, NotInstalled())
-"""
 
 ANNOTATOR = """
 import json
@@ -93,17 +72,8 @@ print(json.dumps(result))
 """
 
 
-def light_python(tmp_path: Path) -> dict[str, str]:
-    """Environment for a child Python in which ``MISSING`` cannot be imported."""
-    blocker = tmp_path / "blocker"
-    blocker.mkdir()
-    (blocker / "sitecustomize.py").write_text(textwrap.dedent(BLOCKER.format(missing=MISSING)))
-    repo = Path(clickseg_widget.__file__).resolve().parents[1]
-    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(blocker), str(repo)])}
-
-
 def run_light(tmp_path: Path, *arguments: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, *arguments], env=light_python(tmp_path), capture_output=True, text=True, timeout=300)
+    return subprocess.run([sys.executable, *arguments], env=light_environment(tmp_path), capture_output=True, text=True, timeout=300)
 
 
 @pytest.fixture(scope="module")
