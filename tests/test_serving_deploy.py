@@ -125,7 +125,8 @@ def test_cloudwatch_model_latency_percentiles():
              "StartTime": start, "EndTime": end, "Period": 300, "ExtendedStatistics": ["p50", "p90"], "Unit": "Microseconds"},
         )
         rows = cloudwatch_latency("clickseg", start, end, boto3_session=OneClientSession(client))
-    assert rows == [{"timestamp": earlier, "p50_ms": 200.0, "p90_ms": 424.0}, {"timestamp": later, "p50_ms": 210.0, "p90_ms": 459.0}]
+    assert rows.index.name == "timestamp" and rows.index.tolist() == [earlier, later]
+    assert rows.to_dict("records") == [{"p50_ms": 200.0, "p90_ms": 424.0}, {"p50_ms": 210.0, "p90_ms": 459.0}]
     with pytest.raises(ValueError, match="must be after start"):
         cloudwatch_latency("clickseg", end, start, boto3_session=OneClientSession(client))
 

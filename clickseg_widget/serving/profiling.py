@@ -127,11 +127,12 @@ def cloudwatch_latency(
     statistics: Sequence[str] = ("p50", "p90"),
     region: str | None = None,
     boto3_session: Any = None,
-) -> list[dict[str, Any]]:
-    """Per-period percentiles (ms) of a deployed endpoint's ``ModelLatency`` (or ``OverheadLatency``), oldest first.
+) -> pd.DataFrame:
+    """Per-period percentiles (ms) of a deployed endpoint's ``ModelLatency`` (or ``OverheadLatency``),
+    indexed by period start, oldest first; columns ``p50_ms``, ``p90_ms``, ...
 
     SageMaker publishes these in microseconds under ``AWS/SageMaker`` with the endpoint and
-    variant as dimensions; an empty list means no invocations in the window.
+    variant as dimensions; an empty table means no invocations in the window.
     """
     import boto3
 
@@ -153,4 +154,4 @@ def cloudwatch_latency(
     for point in sorted(answer.get("Datapoints", []), key=lambda p: p["Timestamp"]):
         extended = point.get("ExtendedStatistics", {})
         rows.append({"timestamp": point["Timestamp"], **{f"{name}_ms": extended[name] / 1000.0 for name in statistics if name in extended}})
-    return rows
+    return pd.DataFrame(rows, columns=["timestamp", *(f"{name}_ms" for name in statistics)]).set_index("timestamp")
