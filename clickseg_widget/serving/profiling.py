@@ -2,9 +2,10 @@
 
 ``profile_latency`` drives any segmenter (in-process or ``endpoint``) with the
 simulated clicker on real images and reports p50/p90/p99 for both;
-``latency_table`` lays profiles out like the original post's instance-type
-table; ``cloudwatch_latency`` reads a deployed endpoint's ``ModelLatency``
-percentiles, which is what SageMaker itself measured.
+``latency_dataframe`` lays profiles out like the original post's instance-type
+table for notebooks (``latency_table``: the same as Markdown); ``cloudwatch_latency``
+reads a deployed endpoint's ``ModelLatency`` percentiles, which is what SageMaker
+itself measured.
 """
 from __future__ import annotations
 
