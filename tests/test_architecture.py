@@ -8,7 +8,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "clickseg_widget"
 # the README's table: a part may import its own layer and those below it
 LAYERS = {
-    "__init__": 1, "_version": 1, "clicks": 1, "io": 1,
+    "__init__": 1, "_version": 1, "clicks": 1, "io": 1, "extras": 1,
     "protocol": 2, "simulation": 2, "export": 2,
     "models": 3,
     "evaluation": 4,

@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 from light_python import MISSING, light_environment
 
-from clickseg_widget.evaluation.clicker import Clicker
-from clickseg_widget.evaluation.datasets import load_mask
-from clickseg_widget.evaluation.metrics import iou
+from clickseg_widget.simulation.clicker import Clicker
+from clickseg_widget.simulation.datasets import load_mask
+from clickseg_widget.simulation.metrics import iou
 from clickseg_widget.models import registry
 from clickseg_widget.serving.server import ServerProcess
 
