@@ -118,7 +118,7 @@ def wait_until_still(canvas, quiet_s: float = 0.5, timeout_s: float = 30) -> Non
 def timed_roundtrip(client) -> tuple[float, bool]:
     """Execute-request round trip (ms) and whether the model was running when the kernel ran it."""
     start = time.perf_counter()
-    state = kernel_eval(client, "import json; print(json.dumps({'busy': w._worker.busy}))")
+    state = kernel_eval(client, "import json; print(json.dumps({'busy': w._scheduler.busy}))")
     return (time.perf_counter() - start) * 1000.0, state["busy"]
 
 

@@ -36,6 +36,7 @@ MARKER_COLORS = {
     ClickKind.POSITIVE: "#21c55d",
     ClickKind.NEGATIVE: "#ef4444",
     ClickKind.BOUNDARY: "#38bdf8",
+    ClickKind.BOX: "#ffd400",
 }
 BACKGROUND = "#30343b"
 MOTION_THROTTLE_MS = 30
@@ -62,6 +63,7 @@ class CanvasView:
         on_pointer_down: Callable[[Pointer], None],
         on_key: Callable[[str, dict], None],
         on_view_change: Callable[[], None],
+        on_drag: Callable[[Pointer, Pointer], None] | None = None,
     ) -> None:
         self.width, self.height = int(width), int(height)
         size = {"width": f"{self.width}px", "height": f"{self.height}px"}
@@ -80,6 +82,9 @@ class CanvasView:
         self._on_pointer_down = on_pointer_down
         self._on_key = on_key
         self._on_view_change = on_view_change
+        self._on_drag = on_drag
+        self.drag_mode = False  # True: a left drag draws a box (reported to on_drag) instead of clicking
+        self._drag_start: Pointer | None = None
         self._panning = False
         self._space_held = False
         self._last_motion: tuple[float, float] | None = None
@@ -209,6 +214,12 @@ class CanvasView:
             layer.font = "bold 10px sans-serif"
             layer.text_align = "center"
             layer.text_baseline = "middle"
+            box = [c for c in self._clicks[:2] if c.kind is ClickKind.BOX]
+            if len(box) == 2 and start <= 1:  # a box start shows as its rectangle
+                (x0, y0), (x1, y1) = (self.viewport.to_canvas(c.x, c.y) for c in box)
+                layer.stroke_style = MARKER_COLORS[ClickKind.BOX]
+                layer.stroke_rect(min(x0, x1), min(y0, y1), abs(x1 - x0), abs(y1 - y0))
+                layer.stroke_style = "white"
             for number, click in enumerate(self._clicks[start:], start=start + 1):
                 x, y = self.viewport.to_canvas(click.x, click.y)
                 layer.fill_style = MARKER_COLORS[click.kind]
@@ -222,6 +233,17 @@ class CanvasView:
                 if click.kind is ClickKind.EXTREME:
                     layer.fill_style = "black"
                     layer.fill_text(str(number), x, y + 0.5)
+
+    def _draw_rubber_band(self, x0: float, y0: float, x1: float, y1: float) -> None:
+        """The box being dragged (canvas pixels), over the markers."""
+        with self.batch():
+            self._draw_clicks()
+            layer = self.canvas[CLICK_LAYER]
+            layer.line_width = 2
+            layer.stroke_style = MARKER_COLORS[ClickKind.BOX]
+            layer.set_line_dash([6, 4])
+            layer.stroke_rect(min(x0, x1), min(y0, y1), abs(x1 - x0), abs(y1 - y0))
+            layer.set_line_dash([])
 
     # -- input -------------------------------------------------------------
     def to_canvas_pixels(self, event: dict) -> tuple[float, float]:
@@ -250,10 +272,22 @@ class CanvasView:
                 self._start_pan(x, y)
             else:
                 select = bool(event.get("ctrlKey") or event.get("metaKey"))  # cmd+click on macOS
-                self._on_pointer_down(Pointer(x, y, int(event.get("button", 0)), bool(event.get("shiftKey")), select))
+                pointer = Pointer(x, y, int(event.get("button", 0)), bool(event.get("shiftKey")), select)
+                if self.drag_mode and self._on_drag is not None and pointer.button == 0 and not select:
+                    self._drag_start = pointer
+                    self.motion.watched_events = ["mousemove"]
+                else:
+                    self._on_pointer_down(pointer)
         elif kind in ("mouseup", "mouseleave") and self._panning:
             self._panning = False
             self.motion.watched_events = []
+        elif kind in ("mouseup", "mouseleave") and self._drag_start is not None:
+            start, self._drag_start = self._drag_start, None
+            self.motion.watched_events = []
+            with self.batch():
+                self._draw_clicks()  # the rubber band goes
+            if kind == "mouseup":
+                self._on_drag(start, Pointer(x, y, start.button, start.shift, False))
 
     def _start_pan(self, x: float, y: float) -> None:
         self._panning = True
@@ -261,9 +295,12 @@ class CanvasView:
         self.motion.watched_events = ["mousemove"]
 
     def _handle_motion(self, event: dict) -> None:
+        x, y = self.to_canvas_pixels(event)
+        if self._drag_start is not None:
+            self._draw_rubber_band(self._drag_start.x, self._drag_start.y, x, y)
+            return
         if not self._panning or self._last_motion is None:
             return
-        x, y = self.to_canvas_pixels(event)
         last_x, last_y = self._last_motion
         self._last_motion = (x, y)
         with self.lock:

@@ -15,7 +15,7 @@ from typing import Any, Iterable, Sequence, Union
 
 import numpy as np
 
-from ..clicks import Click, ClickKind, ClickSession
+from ..clicks import Click, ClickKind, ClickSession, PromptKind
 from ..export.coco import coco_annotation
 from ..io.images import IMAGE_SUFFIXES, load_image
 
@@ -86,7 +86,7 @@ class MaskMemory:
 
     def latest_prefix(self, clicks: tuple[Click, ...]) -> np.ndarray | None:
         """The mask of the longest remembered proper prefix: the model's ``previous`` mask."""
-        for length in range(len(clicks) - 1, 3, -1):
+        for length in range(len(clicks) - 1, 0, -1):  # a box start is ready after 2 clicks
             mask = self.get(clicks[:length])
             if mask is not None:
                 return mask
@@ -127,6 +127,10 @@ class Draft:
     @property
     def clicks(self) -> tuple[Click, ...]:
         return self.session.clicks
+
+    def previous_mask(self, clicks: tuple[Click, ...]) -> np.ndarray | None:
+        """The model's ``previous`` input for ``clicks``: the mask of their longest remembered prefix."""
+        return self.memory.latest_prefix(clicks)
 
 
 class LabelingState:
@@ -181,7 +185,10 @@ class LabelingState:
     # -- clicks ------------------------------------------------------------
     def next_kind(self, negative: bool = False) -> ClickKind:
         """What a plain (or right/shift) click means now: extreme first, then corrections."""
-        if len(self.draft.session) < 4:
+        session = self.draft.session
+        if not session.is_ready:
+            if session.prompt_kind is PromptKind.BOX:
+                raise ValueError("the box lacks a corner: undo it and drag the box again, or redo")
             if negative:
                 raise ValueError("the first four clicks are the object's extreme points: use left clicks for them")
             return ClickKind.EXTREME
@@ -195,6 +202,12 @@ class LabelingState:
         self.draft.session.add(click)
         self._restore_remembered_mask()
         return click
+
+    def add_box(self, x0: float, y0: float, x1: float, y1: float) -> tuple[Click, Click]:
+        """Start the draft with a box (two opposite corners); corrective clicks follow as after extreme points."""
+        corners = self.draft.session.add_box(x0, y0, x1, y1)
+        self._restore_remembered_mask()
+        return corners
 
     def undo(self) -> Click | None:
         click = self.draft.session.undo()

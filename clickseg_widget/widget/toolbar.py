@@ -10,24 +10,8 @@ from typing import Callable, Sequence
 
 import ipywidgets as widgets
 
+from .shortcuts import SHORTCUT_HELP
 from .state import LabeledObject
-
-SHORTCUTS = (
-    ("left click", "extreme point (first 4), then add to the object"),
-    ("right click / shift+click", "remove from the object"),
-    ("b", "boundary-click mode on/off"),
-    ("z / ctrl+z", "undo click"),
-    ("y / ctrl+y", "redo click"),
-    ("Esc", "reset the object"),
-    ("Enter / a", "accept the object (saved at once)"),
-    ("1-9", "choose class"),
-    ("ctrl+click (cmd+click)", "select an accepted object"),
-    ("e / Delete", "re-open / delete the selected object"),
-    ("n / p", "next / previous image"),
-    ("wheel, + / -, f", "zoom, fit"),
-    ("middle drag / space+drag", "pan"),
-)
-SHORTCUT_HELP = "Keyboard (pointer over the image):\n" + "\n".join(f"{keys}: {action}" for keys, action in SHORTCUTS)
 
 
 def _button(description: str, icon: str, tooltip: str, handler: Callable[[], None]) -> widgets.Button:
@@ -49,6 +33,11 @@ class Toolbar:
             description="Boundary", icon="crosshairs", tooltip="Boundary-click mode (b)", layout=widgets.Layout(width="auto")
         )
         self.boundary.observe(lambda change: actions["boundary"](change["new"]), names="value")
+        self.box = widgets.ToggleButton(
+            description="Box", icon="square-o", tooltip="Box mode: drag a box to start the object (r)",
+            layout=widgets.Layout(width="auto"),
+        )
+        self.box.observe(lambda change: actions["box"](change["new"]), names="value")
         self.fit = _button("", "expand", "Fit image to view (f)", actions["fit"])
         self.previous = _button("", "arrow-left", "Previous image (p)", actions["previous"])
         self.next = _button("", "arrow-right", "Next image (n)", actions["next"])
@@ -80,7 +69,7 @@ class Toolbar:
     def rows(self) -> list[widgets.Widget]:
         return [
             widgets.HBox([
-                self.undo, self.redo, self.reset, self.accept, self.boundary, self.fit,
+                self.undo, self.redo, self.reset, self.accept, self.box, self.boundary, self.fit,
                 self.previous, self.position, self.next, self.export, self.help,
             ]),
             widgets.HBox([self.class_select, self.legend, self.opacity]),

@@ -7,8 +7,6 @@ off the kernel's main thread and ``Autosave`` persists accepted objects.
 from __future__ import annotations
 
 import json
-import threading
-import time
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -18,24 +16,23 @@ import numpy as np
 from ..clicks import Click, ClickKind
 from ..export.groundtruth import class_colors
 from ..io.atomic import atomic_write_json, atomic_write_text
-from ..models.base import ImageContext, Segmenter
+from ..models.base import Segmenter
 from ..models.registry import get_segmenter
 from .autosave import Autosave, coco_dict, groundtruth_lines
 from .canvas import CanvasView, Pointer
 from .overlay import Overlay, encode_overlay
 from .state import Draft, ImageInput, LabeledObject, LabelingState, build_queue
-from .toolbar import SHORTCUT_HELP, Toolbar
-from .worker import LatestJobWorker
+from .shortcuts import SHORTCUT_HELP, keymap
+from .toolbar import Toolbar
+from .scheduler import PredictionScheduler, Result
 
 DEFAULT_CANVAS_SIZE = (800, 560)
 ACCEPTED_OPACITY_FACTOR = 0.6  # accepted objects are fainter than the one being clicked
 DRAFT_OUTLINE = "#ffffff"  # the object being clicked stands out from accepted ones
 SELECTED_OUTLINE = "#ffd400"
 GROUNDTRUTH_ATTRIBUTE = "clickseg-ref"
+MIN_BOX_DRAG_PX = 4  # canvas pixels: a shorter drag in box mode is a click (a correction after the box)
 UI_ACCEPT_WAIT_S = 5.0  # Enter right after a click waits this long for the mask of that click
-# A mask back sooner than this needs no "predicting..." note: skipping it saves a status message (and the
-# browser's re-layout for it) between a click's marker and its overlay.
-PREDICTING_NOTICE_S = 0.2
 
 
 class ClickSegWidget(widgets.VBox):
@@ -62,15 +59,18 @@ class ClickSegWidget(widgets.VBox):
         self.state = LabelingState(build_queue(images), classes)
         resume_message = self._resume()
         self.last_model_ms: float | None = None
-        self.last_error: str | None = None
+        self.last_error: str | None = None  # the model's failure, as shown in the status line
+        self.last_exception: BaseException | None = None  # ... and as raised, for scripts
         self.opacity = 0.45
         # accepted objects' overlays by object id, with the object and looks they were made for
         self._overlay_cache: dict[int, tuple[LabeledObject, tuple, Overlay | None]] = {}
         self._render_scale = 1.0
-        self._context: tuple[np.ndarray, ImageContext] | None = None  # the current image, prepared once
-        self.view = CanvasView(*canvas_size, self._on_pointer, self._on_key, self._on_view_change)
+        self.view = CanvasView(*canvas_size, self._on_pointer, self._on_key, self._on_view_change, self._on_drag)
         self._lock = self.view.lock  # one lock: state changes and drawing happen together
-        self._worker = LatestJobWorker(on_error=self._on_worker_error)
+        self._scheduler = PredictionScheduler(
+            self.segmenter, self._lock, lambda draft: draft is self.state.draft,
+            self._on_prediction, self._on_model_error, self._on_model_slow,
+        )
         self.toolbar = Toolbar(self.state.classes, self.colors, self._actions())
         top, class_row, object_row = self.toolbar.rows()
         # The gap keeps the status row from covering the canvas's last pixel row (Chromium hit-testing).
@@ -114,6 +114,15 @@ class ClickSegWidget(widgets.VBox):
             self._wait_for_model()
         return click
 
+    def add_box(self, x0: float, y0: float, x1: float, y1: float, wait: bool = True) -> tuple[Click, Click]:
+        """Start the object with a box (two opposite corners, image pixels) instead of four extreme clicks."""
+        with self._lock:
+            corners = self.state.add_box(x0, y0, x1, y1)
+            self._after_click_change()
+        if wait:
+            self._wait_for_model()
+        return corners
+
     def undo(self) -> Click | None:
         return self._edit_clicks(self.state.undo)
 
@@ -126,7 +135,7 @@ class ClickSegWidget(widgets.VBox):
     def retry(self, wait: bool = False) -> None:
         """Run the model again on the current clicks (after an error, e.g. an endpoint timeout)."""
         with self._lock:
-            self.last_error = None
+            self._clear_error()
             self._request_prediction(force=True)
         if wait:
             self._wait_for_model()
@@ -175,6 +184,14 @@ class ClickSegWidget(widgets.VBox):
     def set_boundary_mode(self, enabled: bool) -> None:
         self.toolbar.boundary.value = bool(enabled)
 
+    @property
+    def box_mode(self) -> bool:
+        """True while a left drag on the canvas draws a box start (a click without dragging still clicks)."""
+        return self.view.drag_mode
+
+    def set_box_mode(self, enabled: bool) -> None:
+        self.toolbar.box.value = bool(enabled)
+
     def next_image(self) -> bool:
         return self.go_to(self.state.index + 1)
 
@@ -194,14 +211,18 @@ class ClickSegWidget(widgets.VBox):
 
     def wait(self, timeout: float = 60.0) -> None:
         """Block until the model has answered the latest click (for scripts and tests)."""
-        if not self._worker.wait_idle(timeout):
+        if not self._scheduler.wait(timeout):
             raise TimeoutError(f"the {self.backend} model did not answer within {timeout:g} s")
 
     def _wait_for_model(self) -> None:
         """Scripts get the model's failure as an exception (the UI shows it in the status line)."""
         self.wait()
-        if self.last_error:
-            raise RuntimeError(f"{self.backend} failed: {self.last_error}; the clicks are kept, call retry() to run it again")
+        err = self.last_exception
+        if err is not None:
+            note = f"{self.backend} failed; the clicks are kept: call retry() to run the model again"
+            if note not in getattr(err, "__notes__", ()):
+                err.add_note(note)
+            raise err
 
     def to_coco(self, path: str | Path | None = None) -> dict[str, Any]:
         """All accepted objects as COCO (RLE segmentation); written atomically when ``path`` is given."""
@@ -233,70 +254,42 @@ class ClickSegWidget(widgets.VBox):
         return lines
 
     def close(self) -> None:
-        worker = getattr(self, "_worker", None)  # absent when __init__ failed (ipywidgets' __del__ closes too)
-        if worker is not None:
-            worker.close()
+        scheduler = getattr(self, "_scheduler", None)  # absent when __init__ failed (ipywidgets' __del__ closes too)
+        if scheduler is not None:
+            scheduler.close()
         super().close()
 
     # -- model -------------------------------------------------------------
     def _request_prediction(self, force: bool = False) -> None:
         """Queue a prediction for the current clicks (called with the lock held)."""
         state = self.state
-        if not (state.needs_prediction or (force and state.draft.session.is_ready)):
-            return
-        draft, clicks, image = state.draft, state.draft.clicks, state.image
-        notice = threading.Timer(PREDICTING_NOTICE_S, self._announce_prediction, (draft, clicks))
-        notice.daemon = True
-        notice.start()
+        if state.needs_prediction or (force and state.draft.session.is_ready):
+            self._scheduler.request(state.draft, state.image)
 
-        def job() -> None:
-            with self._lock:
-                previous = draft.memory.latest_prefix(clicks)
-            start = time.perf_counter()
-            try:
-                context = self._prepared(image)
-                prediction = self.segmenter.predict(context, clicks, previous)
-            except Exception as err:  # any backend failure (endpoint, timeout) must reach the status line
-                with self._lock:
-                    if draft is self.state.draft:
-                        self._model_failed(err, len(clicks))
-                return
-            elapsed = (time.perf_counter() - start) * 1000.0
-            with self._lock:
-                if draft is not self.state.draft:
-                    return  # the object was accepted, reset or the image changed meanwhile
-                self.last_model_ms = elapsed
-                self.last_error = None
-                if self.state.store_prediction(clicks, prediction.mask, float(prediction.score)):
-                    self._render_draft()
-                    self._status_ready()
+    def _on_prediction(self, result: Result) -> None:
+        self.last_model_ms = result.model_ms
+        self._clear_error()
+        if self.state.store_prediction(result.clicks, result.prediction.mask, float(result.prediction.score)):
+            self._render_draft()
+            self._status_ready()
 
-        self._worker.submit(job)
+    def _on_model_slow(self, draft: Draft, clicks: tuple[Click, ...]) -> None:
+        if not self.last_error:
+            self._status(f"{self.backend}: predicting ({len(clicks)} clicks)...")
 
-    def _announce_prediction(self, draft: Draft, clicks: tuple[Click, ...]) -> None:
-        """Say the model is working, if it is still on these clicks after ``PREDICTING_NOTICE_S``."""
-        with self._lock:
-            if draft is self.state.draft and draft.clicks == clicks and self._worker.busy and not self.last_error:
-                self._status(f"{self.backend}: predicting ({len(clicks)} clicks)...")
-
-    def _prepared(self, image: np.ndarray) -> ImageContext:
-        """The shown image's context, made once: ``prepare`` keeps nothing, so the widget holds it."""
-        cached = self._context
-        if cached is None or cached[0] is not image:
-            cached = self._context = (image, self.segmenter.prepare(image))
-        return cached[1]
-
-    def _model_failed(self, err: Exception, click_count: int) -> None:
+    def _on_model_error(self, err: BaseException, draft: Draft | None, clicks: tuple[Click, ...]) -> None:
+        self.last_exception = err
         self.last_error = f"{type(err).__name__}: {err}"
         self._status(
-            f"{self.backend} failed: {self.last_error}. Your {click_count} clicks are kept: press Retry or click again.",
+            f"{self.backend} failed: {self.last_error}. Your {len(self.state.draft.clicks)} clicks are kept: "
+            "press Retry or click again.",
             error=True,
             retry=True,
         )
 
-    def _on_worker_error(self, err: BaseException) -> None:
-        with self._lock:
-            self._model_failed(err, len(self.state.draft.clicks))
+    def _clear_error(self) -> None:
+        self.last_error = None
+        self.last_exception = None
 
     # -- rendering ---------------------------------------------------------
     def _show_image(self) -> None:
@@ -307,8 +300,7 @@ class ClickSegWidget(widgets.VBox):
             self.toolbar.set_position(self.state.index, len(self.state.items), self.state.item.name)
             self._after_objects_change()
             self._after_click_change()
-        image = self.state.image
-        self._worker.submit(lambda: self._prepared(image))  # per-image work before the first click
+        self._scheduler.prepare(self.state.image)  # per-image work before the first click
 
     def _after_click_change(self) -> None:
         with self.view.batch():  # markers and, after an undo, the mask: one message
@@ -316,7 +308,7 @@ class ClickSegWidget(widgets.VBox):
             if not self.state.needs_prediction:
                 self._render_draft()  # else the last mask stays up until the model answers: no flicker
         self._request_prediction()
-        if not self._worker.busy:
+        if not self._scheduler.busy:
             self._status_ready()
 
     def _after_objects_change(self) -> None:
@@ -369,7 +361,9 @@ class ClickSegWidget(widgets.VBox):
             return
         draft = self.state.draft
         latency = f"{self.last_model_ms:.0f} ms" if self.last_model_ms is not None else "-"
-        if len(draft.clicks) < 4:
+        if not draft.clicks and self.box_mode:
+            hint = "drag a box around the object"
+        elif not draft.session.is_ready:
             hint = f"click the object's top, left, bottom and right ({len(draft.clicks)}/4)"
         else:
             mode = "boundary" if self.state.boundary_mode else "positive"
@@ -389,7 +383,7 @@ class ClickSegWidget(widgets.VBox):
             negative = pointer.button == 2 or pointer.shift
             try:
                 self.state.add_click(x, y, self.state.next_kind(negative))
-                self.last_error = None
+                self._clear_error()
             except ValueError as err:
                 self._status(str(err), error=True)
                 return
@@ -397,6 +391,31 @@ class ClickSegWidget(widgets.VBox):
                 self._after_click_change()
             except Exception as err:  # an event callback must not swallow it: the user needs to see it
                 self._status(f"{type(err).__name__}: {err}", error=True)
+
+    def _on_drag(self, start: Pointer, end: Pointer) -> None:
+        """A drag in box mode starts the object with that box; a drag too short to be a box is a click."""
+        if max(abs(end.x - start.x), abs(end.y - start.y)) < MIN_BOX_DRAG_PX:
+            self._on_pointer(start)
+            return
+        with self._lock:
+            width, height = self.state.image_size
+            inside = [self._clamped(self.view.viewport.to_image(p.x, p.y), width, height) for p in (start, end)]
+            (x0, y0), (x1, y1) = inside
+            if x0 == x1 or y0 == y1:
+                self._status("the box lies outside the image: drag it over the object", error=True)
+                return
+            try:
+                self.state.add_box(x0, y0, x1, y1)
+                self._clear_error()
+                self._after_click_change()
+            except Exception as err:  # an event callback must not swallow it: the user needs to see it
+                self._status(str(err) if isinstance(err, ValueError) else f"{type(err).__name__}: {err}", error=True)
+
+    @staticmethod
+    def _clamped(point: tuple[float, float], width: int, height: int) -> tuple[float, float]:
+        """A box dragged past the image's edge ends on the edge."""
+        x, y = point
+        return min(max(x, 0.0), width - 0.5), min(max(y, 0.0), height - 0.5)
 
     def _on_key(self, key: str, event: dict) -> None:
         ctrl = bool(event.get("ctrlKey") or event.get("metaKey"))
@@ -411,17 +430,16 @@ class ClickSegWidget(widgets.VBox):
         self._ui(action)
 
     def _keymap(self) -> dict[str, Callable[[], Any]]:
-        return {
-            "z": self.undo, "y": self.redo, "Escape": self.reset,
-            "Enter": self._accept_from_ui, "a": self._accept_from_ui,
-            "b": lambda: self.set_boundary_mode(not self.state.boundary_mode),
-            "n": self.next_image, "ArrowRight": self.next_image,
-            "p": self.previous_image, "ArrowLeft": self.previous_image,
-            "f": self.view.fit, "+": lambda: self.view.zoom(1.25), "=": lambda: self.view.zoom(1.25),
-            "-": lambda: self.view.zoom(0.8),
-            "e": self.reopen, "Delete": self.delete, "Backspace": self.delete,
-            "h": self._show_help, "?": self._show_help,
+        """Keys -> handlers, bound through the one shortcut table that the help text shows."""
+        handlers: dict[str, Callable[[], Any]] = {
+            "undo": self.undo, "redo": self.redo, "reset": self.reset, "accept": self._accept_from_ui,
+            "toggle_box": lambda: self.set_box_mode(not self.box_mode),
+            "toggle_boundary": lambda: self.set_boundary_mode(not self.state.boundary_mode),
+            "next": self.next_image, "previous": self.previous_image,
+            "fit": self.view.fit, "zoom_in": lambda: self.view.zoom(1.25), "zoom_out": lambda: self.view.zoom(0.8),
+            "reopen": self.reopen, "delete": self.delete, "help": self._show_help,
         }
+        return {key: handlers[action] for key, action in keymap().items()}
 
     def _actions(self) -> dict[str, Callable[..., None]]:
         return {
@@ -430,6 +448,7 @@ class ClickSegWidget(widgets.VBox):
             "reset": lambda: self._ui(self.reset),
             "accept": lambda: self._ui(self._accept_from_ui),
             "boundary": self._set_boundary,
+            "box": self._set_box_mode,
             "fit": lambda: self._ui(self.view.fit),
             "previous": lambda: self._ui(self.previous_image),
             "next": lambda: self._ui(self.next_image),
@@ -464,6 +483,11 @@ class ClickSegWidget(widgets.VBox):
             self.state.boundary_mode = enabled
             self._status_ready()
 
+    def _set_box_mode(self, enabled: bool) -> None:
+        with self._lock:
+            self.view.drag_mode = enabled
+            self._status_ready()
+
     def _set_class(self, class_name: str) -> None:
         with self._lock:
             self.state.set_class(class_name)
@@ -477,7 +501,7 @@ class ClickSegWidget(widgets.VBox):
     def _edit_clicks(self, edit: Callable[[], Any]) -> Any:
         with self._lock:
             result = edit()
-            self.last_error = None
+            self._clear_error()
             self._after_click_change()
         return result
 
