@@ -126,3 +126,24 @@ def test_atomic_write_keeps_old_file_on_failure(tmp_path, monkeypatch):
 def test_mask_bbox_of_empty_mask():
     assert mask_bbox(np.zeros((4, 4), bool)) == [0.0, 0.0, 0.0, 0.0]
     assert coco_annotation(np.zeros((4, 4), bool), 1, 1, 1)["area"] == 0
+
+
+def test_forty_classes_get_forty_colours_and_the_label_map_decodes_each():
+    from io import BytesIO
+    from PIL import Image
+
+    from clickseg_widget.export.groundtruth import class_colors
+
+    names = [f"class {i}" for i in range(40)]
+    colors = class_colors(names)
+    assert len(set(colors)) == 40 and "#ffffff" not in colors and colors[:3] == ["#1f77b4", "#ff7f0e", "#2ca02c"]
+    masks = []
+    for index in range(40):
+        mask = np.zeros((8, 40), bool)
+        mask[:, index] = True
+        masks.append(mask)
+    labels = label_map(masks, list(range(40)), names)
+    rgb = BytesIO()
+    Image.open(BytesIO(labels.png)).convert("RGB").save(rgb, format="PNG")  # decoded by colour, as Ground Truth does
+    decoded = read_label_map(rgb.getvalue(), labels.color_map)
+    assert decoded[0].tolist() == list(range(1, 41))

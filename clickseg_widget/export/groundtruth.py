@@ -7,6 +7,7 @@ class id and the colour is the documented hex colour: both readings agree.
 """
 from __future__ import annotations
 
+import colorsys
 import io
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -21,6 +22,8 @@ DEFAULT_COLORS = (
     "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
 )
 BACKGROUND = {"class-name": "BACKGROUND", "hex-color": "#ffffff"}
+GOLDEN_ANGLE = 0.381966  # of a turn: successive hues past tab10 stay far apart
+EXTRA_TONES = ((0.75, 0.9), (0.55, 0.7), (0.9, 0.55))  # (saturation, value), cycled
 
 
 @dataclass
@@ -32,8 +35,24 @@ class LabelMap:
 
 
 def class_colors(class_names: Sequence[str]) -> list[str]:
-    """One hex colour per class (cycled past ten), in class order."""
-    return [DEFAULT_COLORS[i % len(DEFAULT_COLORS)] for i in range(len(class_names))]
+    """One distinct hex colour per class, in class order: tab10 first, then golden-angle hues.
+
+    Distinct because a label map is decoded by colour: a repeated colour
+    would read one class as another.
+    """
+    colors = list(DEFAULT_COLORS[: len(class_names)])
+    taken = set(colors) | {BACKGROUND["hex-color"]}
+    step = 0
+    while len(colors) < len(class_names):
+        hue = (0.13 + step * GOLDEN_ANGLE) % 1.0
+        saturation, value = EXTRA_TONES[step % len(EXTRA_TONES)]
+        red, green, blue = (round(255 * c) for c in colorsys.hsv_to_rgb(hue, saturation, value))
+        color = f"#{red:02x}{green:02x}{blue:02x}"
+        if color not in taken:
+            taken.add(color)
+            colors.append(color)
+        step += 1
+    return colors
 
 
 def label_map(
