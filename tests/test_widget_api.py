@@ -514,3 +514,34 @@ def test_add_box_in_a_script_and_every_bound_key_is_in_the_help(images, segmente
     assert set(bound) == set(keymap()) and {"r", "b", "z", "Enter", "Escape"} <= set(bound)
     assert "r: box mode" in SHORTCUT_HELP and SHORTCUT_HELP in widget.toolbar.help.tooltip
     widget.close()
+
+
+def test_observable_traits_and_callbacks_let_a_notebook_react(images, segmenter, tmp_path):
+    widget = make_widget(images, segmenter, tmp_path / "labels")
+    accepted, shown, summaries = [], [], []
+    widget.on_accept(accepted.append)
+    widget.on_image_change(lambda index, name: shown.append((index, name)))
+    widget.observe(lambda change: summaries.append(change["new"]), "accepted")
+    click_extremes(widget)
+    obj = widget.accept()
+    assert accepted == [obj] and (tmp_path / "labels" / "annotations.json").exists()
+    (summary,) = widget.accepted
+    assert summaries[-1] == widget.accepted and json.loads(json.dumps(widget.accepted)) == widget.accepted
+    assert summary["image"] == "image-00001.png" and summary["class"] == "cat" and summary["clicks"] == 4
+    assert summary["object_id"] == obj.object_id and summary["area"] == int(obj.mask.sum())
+    widget.next_image()
+    widget.image_index = 2  # settable: the widget follows
+    assert widget.state.index == 2 and shown == [(1, "image-00002.png"), (2, "image-00003.png")]
+    with pytest.raises(Exception, match="outside the queue of 3 images"):
+        widget.image_index = 3
+    widget.active_class = "dog"
+    assert widget.toolbar.class_select.value == "dog" and widget.state.draft.class_name == "dog"
+    widget.toolbar.class_select.value = "cat"
+    assert widget.active_class == "cat"
+    with pytest.raises(Exception, match="unknown class 'bird'"):
+        widget.active_class = "bird"
+    assert widget.active_class == "cat"
+    widget.go_to(0)
+    widget.delete(obj.object_id)
+    assert widget.accepted == [] and shown[-1] == (0, "image-00001.png")
+    widget.close()

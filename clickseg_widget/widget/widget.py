@@ -12,6 +12,7 @@ from typing import Any, Callable, Sequence
 
 import ipywidgets as widgets
 import numpy as np
+import traitlets
 
 from ..clicks import Click, ClickKind
 from ..export.groundtruth import class_colors
@@ -42,7 +43,28 @@ class ClickSegWidget(widgets.VBox):
     registered backend name or a ``Segmenter``; ``autosave``: folder where
     each accepted object is written at once (``None`` to keep labels in
     memory only); opening a widget on the same folder resumes.
+
+    Observable state for notebooks: ``accepted`` (a JSON-able summary of
+    every accepted object), ``image_index`` and ``active_class`` (both also
+    settable), plus ``on_accept`` / ``on_image_change`` callbacks.
     """
+
+    accepted = traitlets.List(help="every accepted object: image, object_id, class, score, area, bbox, clicks").tag(sync=False)
+    image_index = traitlets.Int(0, help="position of the shown image in the queue").tag(sync=False)
+    active_class = traitlets.Unicode(help="the class of the object being labeled").tag(sync=False)
+
+    @traitlets.validate("image_index")
+    def _valid_index(self, proposal: dict) -> int:
+        total = len(self.state.items)
+        if not 0 <= proposal["value"] < total:
+            raise traitlets.TraitError(f"image_index {proposal['value']} is outside the queue of {total} images")
+        return proposal["value"]
+
+    @traitlets.validate("active_class")
+    def _valid_class(self, proposal: dict) -> str:
+        if proposal["value"] not in self.state.classes:
+            raise traitlets.TraitError(f"unknown class {proposal['value']!r}: choose one of {self.state.classes}")
+        return proposal["value"]
 
     def __init__(
         self,
@@ -75,8 +97,13 @@ class ClickSegWidget(widgets.VBox):
         top, class_row, object_row = self.toolbar.rows()
         # The gap keeps the status row from covering the canvas's last pixel row (Chromium hit-testing).
         status_row = widgets.HBox([self.toolbar.status, self.toolbar.retry], layout=widgets.Layout(margin="4px 0 0 0"))
+        self._accept_callbacks = widgets.CallbackDispatcher()
+        self._image_callbacks = widgets.CallbackDispatcher()
         super().__init__([top, class_row, self.view.widget, status_row, object_row])
         self.add_class("clickseg-widget")
+        self.active_class = self.state.active_class
+        self.observe(lambda change: self.go_to(change["new"]) if change["new"] != self.state.index else None, "image_index")
+        self.observe(lambda change: self.set_class(change["new"]), "active_class")
         self._show_image()
         if resume_message:
             self._status(resume_message)
@@ -104,6 +131,14 @@ class ClickSegWidget(widgets.VBox):
     def annotations(self) -> list[dict[str, Any]]:
         """COCO annotations of every accepted object, all images."""
         return self.to_coco()["annotations"]
+
+    def on_accept(self, callback: Callable[[LabeledObject], Any], remove: bool = False) -> None:
+        """Call ``callback(obj)`` after each accept (with autosave, once the object is on disk)."""
+        self._accept_callbacks.register_callback(callback, remove=remove)
+
+    def on_image_change(self, callback: Callable[[int, str], Any], remove: bool = False) -> None:
+        """Call ``callback(index, name)`` when another image of the queue is shown."""
+        self._image_callbacks.register_callback(callback, remove=remove)
 
     def click(self, x: float, y: float, kind: ClickKind | str | None = None, wait: bool = True) -> Click:
         """Add a click in image pixels (kind: extreme for the first four, then positive by default)."""
@@ -151,6 +186,7 @@ class ClickSegWidget(widgets.VBox):
                 self.view.show_clicks(self.state.draft.clicks)  # the accepted object's markers go
             where = f" -> saved to {saved}" if saved else ""
             self._status(f"accepted #{obj.object_id} {obj.class_name}{where}")
+        self._accept_callbacks(obj)
         return obj
 
     def select(self, object_id: int | None) -> None:
@@ -202,11 +238,15 @@ class ClickSegWidget(widgets.VBox):
         """Show image ``index`` of the queue; an unaccepted object is dropped."""
         self.wait()
         with self._lock:
+            before = self.state.index
             moved = self.state.go_to(index)
+            changed = moved and self.state.index != before
             if moved:
                 self._show_image()
                 if self.autosave and self.autosave.annotations_path.exists():
                     self.autosave.save_index(self.state)
+        if changed:
+            self._image_callbacks(self.state.index, self.state.item.name)
         return moved
 
     def wait(self, timeout: float = 60.0) -> None:
@@ -298,6 +338,7 @@ class ClickSegWidget(widgets.VBox):
             self.view.show_image(self.state.image)
             self._render_scale = self.view.viewport.render_scale()
             self.toolbar.set_position(self.state.index, len(self.state.items), self.state.item.name)
+            self.image_index = self.state.index
             self._after_objects_change()
             self._after_click_change()
         self._scheduler.prepare(self.state.image)  # per-image work before the first click
@@ -312,6 +353,7 @@ class ClickSegWidget(widgets.VBox):
             self._status_ready()
 
     def _after_objects_change(self) -> None:
+        self.accepted = self._accepted_summary()
         self.toolbar.set_objects(self.state.accepted, self.state.selected_id)
         self._render_masks()
 
@@ -491,6 +533,7 @@ class ClickSegWidget(widgets.VBox):
     def _set_class(self, class_name: str) -> None:
         with self._lock:
             self.state.set_class(class_name)
+            self.active_class = class_name
             self._render_masks()
 
     def _set_opacity(self, value: float) -> None:
@@ -504,6 +547,16 @@ class ClickSegWidget(widgets.VBox):
             self._clear_error()
             self._after_click_change()
         return result
+
+    def _accepted_summary(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "image": name, "object_id": obj.object_id, "class": obj.class_name, "score": round(float(obj.score), 4),
+                "area": obj.coco_fields["area"], "bbox": obj.coco_fields["bbox"], "clicks": len(obj.clicks),
+            }
+            for name, objects in self.state.objects.items()
+            for obj in objects
+        ]
 
     def _target(self, object_id: int | None) -> int:
         target = object_id if object_id is not None else self.state.selected_id
