@@ -9,7 +9,34 @@ import numpy as np
 from pycocotools import mask as mask_utils
 
 from ..io.atomic import atomic_write_json
-from ..protocol.masks import encode_rle, json_rle
+from ..protocol.masks import encode_rle, json_rle, rle_to_mask
+from .polygons import mask_to_polygons
+
+
+def coco_polygons_to_mask(polygons: list[list[float]], height: int, width: int) -> np.ndarray:
+    """Rasterise a COCO polygon segmentation (flat ``[x1, y1, ...]`` lists, the object's parts) as COCO does."""
+    if any(not isinstance(ring, list) or len(ring) < 6 or len(ring) % 2 for ring in polygons):
+        raise ValueError("a COCO polygon is a flat [x1, y1, x2, y2, ...] list of at least 3 points")
+    rles = mask_utils.frPyObjects([[float(v) for v in ring] for ring in polygons], height, width)
+    return mask_utils.decode(mask_utils.merge(rles)).astype(bool)
+
+
+def segmentation_to_mask(segmentation: Any, height: int, width: int) -> np.ndarray:
+    """A COCO annotation's segmentation, RLE or polygons, as a ``height`` x ``width`` mask."""
+    if isinstance(segmentation, dict):
+        mask = rle_to_mask(segmentation)
+    elif isinstance(segmentation, list) and segmentation:
+        mask = coco_polygons_to_mask(segmentation, height, width)
+    else:
+        raise ValueError("segmentation must be an RLE object or a list of polygons")
+    if mask.shape != (height, width):
+        raise ValueError(f"mask size {mask.shape} differs from its image's {height}x{width}")
+    return mask
+
+
+def mask_to_coco_polygons(mask: np.ndarray, tolerance: float = 1.0) -> list[list[float]]:
+    """A mask as COCO polygons: one flat list per outer boundary (COCO polygons cannot hold holes)."""
+    return [ring for polygon in mask_to_polygons(mask, tolerance) for ring in polygon.to_coco()[:1]]
 
 
 def mask_bbox(mask: np.ndarray) -> list[float]:

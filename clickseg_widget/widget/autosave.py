@@ -22,8 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ..clicks import Click
-from ..export.coco import CocoDataset
-from ..protocol.masks import rle_to_mask
+from ..export.coco import CocoDataset, segmentation_to_mask
 from ..export.groundtruth import label_map, semantic_segmentation_manifest_line
 from ..export.png import save_mask_png
 from ..io.atomic import atomic_write_bytes, atomic_write_json
@@ -116,19 +115,22 @@ class Autosave:
             return {}, None
         try:
             coco = json.loads(self.annotations_path.read_text(encoding="utf-8"))
-            names = {image["id"]: image["file_name"] for image in coco["images"]}
+            images = {image["id"]: image for image in coco["images"]}
             classes = {category["id"]: category["name"] for category in coco["categories"]}
             objects: dict[str, list[LabeledObject]] = {}
             for annotation in coco["annotations"]:
                 extra = annotation.get("clickseg", {})
+                image = images[annotation["image_id"]]
+                clicks = tuple(Click.from_dict(c) for c in extra.get("clicks", []))
                 obj = LabeledObject(
                     object_id=int(annotation["id"]),
                     class_name=classes[annotation["category_id"]],
-                    mask=rle_to_mask(annotation["segmentation"]),
-                    clicks=tuple(Click.from_dict(c) for c in extra.get("clicks", [])),
+                    mask=segmentation_to_mask(annotation["segmentation"], image["height"], image["width"]),
+                    clicks=clicks,
                     score=float(extra.get("score", 0.0)),
+                    imported_fields=None if clicks else {k: annotation[k] for k in ("segmentation", "area", "bbox")},
                 )
-                objects.setdefault(names[annotation["image_id"]], []).append(obj)
+                objects.setdefault(image["file_name"], []).append(obj)
         except (OSError, ValueError, KeyError, TypeError) as err:
             raise ValueError(
                 f"cannot resume from {self.annotations_path}: it is not a COCO file this widget wrote ({err}); "

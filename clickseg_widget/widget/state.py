@@ -15,7 +15,7 @@ from typing import Any, Iterable, Sequence, Union
 
 import numpy as np
 
-from ..clicks import Click, ClickKind, ClickSession, PromptKind
+from ..clicks import Click, ClickKind, ClickSession, PromptKind, box_clicks
 from ..export.coco import coco_annotation
 from ..io.images import IMAGE_SUFFIXES, load_image
 
@@ -105,10 +105,13 @@ class LabeledObject:
     mask: np.ndarray
     clicks: tuple[Click, ...] = ()
     score: float = 0.0
+    imported_fields: dict[str, Any] | None = None  # an imported object's own COCO encoding, kept until it is edited
 
     @cached_property
     def coco_fields(self) -> dict[str, Any]:
         """RLE, area and bbox, encoded once: saving after every accept must not re-encode every object."""
+        if self.imported_fields is not None and "segmentation" in self.imported_fields:
+            return {"iscrowd": 0, **self.imported_fields}
         annotation = coco_annotation(self.mask, 0, self.object_id, 0)
         return {key: annotation[key] for key in ("segmentation", "area", "bbox", "iscrowd")}
 
@@ -287,10 +290,10 @@ class LabelingState:
     def reopen(self, object_id: int) -> Draft:
         """Continue clicking on an accepted object; it stays saved until accepted again."""
         obj = self.find(object_id)
-        session = ClickSession(self.image_size, obj.clicks)
+        clicks = obj.clicks or self._box_around(obj.mask)  # an imported object starts from its mask's box
+        session = ClickSession(self.image_size, clicks)
         self.draft = Draft(session, obj.class_name, obj.object_id, obj.mask, obj.score)
-        if obj.clicks:
-            self.draft.memory.put(obj.clicks, obj.mask)
+        self.draft.memory.put(clicks, obj.mask)  # the model's ``previous`` for the first correction
         self.active_class = obj.class_name
         self.selected_id = object_id
         return self.draft
@@ -324,6 +327,24 @@ class LabelingState:
                     self.classes.append(obj.class_name)
                 target.append(obj)
                 self.next_object_id = max(self.next_object_id, obj.object_id + 1)
+
+    def add_imported(self, name: str, class_name: str, mask: np.ndarray, score: float,
+                     coco_fields: dict[str, Any] | None = None) -> LabeledObject:
+        """An object from existing labels, accepted on image ``name`` (its class joins the list)."""
+        if name not in self.objects:
+            raise ValueError(f"no image named {name!r} in the queue")
+        if class_name not in self.classes:
+            self.classes.append(class_name)
+        obj = LabeledObject(self._take_id(), class_name, np.asarray(mask, bool), (), float(score), coco_fields)
+        self.objects[name].append(obj)
+        return obj
+
+    @staticmethod
+    def _box_around(mask: np.ndarray) -> tuple[Click, ...]:
+        rows, columns = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+        if not len(rows):
+            raise ValueError("the object's mask is empty: delete it instead")
+        return tuple(box_clicks(columns[0], rows[0], columns[-1], rows[-1]))
 
     def _take_id(self) -> int:
         object_id = self.next_object_id

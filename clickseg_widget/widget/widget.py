@@ -15,11 +15,15 @@ import numpy as np
 import traitlets
 
 from ..clicks import Click, ClickKind
+from ..export.coco import mask_to_coco_polygons
 from ..export.groundtruth import class_colors
+from ..export.importing import import_labels
+from ..export.png import save_mask_png
+from ..export.yolo import yolo_dataset_yaml, yolo_segmentation_text
 from ..io.atomic import atomic_write_json, atomic_write_text
 from ..models.base import Segmenter
 from ..models.registry import get_segmenter
-from .autosave import Autosave, coco_dict, groundtruth_lines
+from .autosave import Autosave, coco_dict, groundtruth_lines, mask_path
 from .canvas import CanvasView, Pointer
 from .overlay import Overlay, encode_overlay
 from .state import Draft, ImageInput, LabeledObject, LabelingState, build_queue
@@ -264,10 +268,46 @@ class ClickSegWidget(widgets.VBox):
                 err.add_note(note)
             raise err
 
-    def to_coco(self, path: str | Path | None = None) -> dict[str, Any]:
-        """All accepted objects as COCO (RLE segmentation); written atomically when ``path`` is given."""
+    def import_labels(self, source: str | Path, kind: str | None = None, class_name: str = "object") -> int:
+        """Show existing labels as accepted objects, to review and correct; returns how many were added.
+
+        ``source``: a COCO JSON (RLE or polygons), a Ground Truth
+        semantic-segmentation output manifest, or a folder of PNG masks (see
+        ``export.importing.import_labels``).  Re-opening an imported object
+        starts from its mask's box, with the imported mask as the model's
+        ``previous``; an object left untouched is exported as it was read.
+        """
+        names = [item.name for item in self.state.items]
+        imported = import_labels(source, names, kind, class_name)
+        skipped = sum(len(objects) for name, objects in imported.items() if name not in self.state.objects)
+        with self._lock:
+            added = [
+                (name, self.state.add_imported(name, o.class_name, o.mask, o.score, o.coco_fields))
+                for name, objects in imported.items() if name in self.state.objects
+                for o in objects
+            ]
+            if self.autosave:
+                for name, obj in added:
+                    save_mask_png(obj.mask, self.autosave.folder / mask_path(name, obj.object_id))
+                self.autosave.save_index(self.state)
+            self.toolbar.set_classes(self.state.classes, self.colors)
+            self._after_objects_change()
+            note = f", {skipped} of images not in the queue skipped" if skipped else ""
+            self._status(f"imported {len(added)} objects from {source}{note}")
+        return len(added)
+
+    def to_coco(self, path: str | Path | None = None, polygons: bool = False) -> dict[str, Any]:
+        """All accepted objects as COCO (RLE segmentation, or ``polygons``); written atomically when ``path`` is given.
+
+        Imported objects not edited since keep the segmentation they were read with.
+        """
         with self._lock:
             coco = coco_dict(self.state)
+            if polygons:
+                masks = {o.object_id: o.mask for objects in self._all_objects().values() for o in objects}
+                for annotation in coco["annotations"]:
+                    if isinstance(annotation["segmentation"], dict):
+                        annotation["segmentation"] = mask_to_coco_polygons(masks[annotation["id"]])
         if path is not None:
             atomic_write_json(path, coco)
         return coco
@@ -292,6 +332,19 @@ class ClickSegWidget(widgets.VBox):
         if path is not None:
             atomic_write_text(path, "".join(json.dumps(line) + "\n" for line in lines))
         return lines
+
+    def to_yolo(self, folder: str | Path) -> list[Path]:
+        """YOLO segmentation labels: ``<folder>/labels/<image stem>.txt`` per labeled image, and ``data.yaml``."""
+        folder = Path(folder)
+        written = []
+        with self._lock:
+            classes = list(self.state.classes)
+            for name, objects in self._all_objects().items():
+                if objects:
+                    text = yolo_segmentation_text([o.mask for o in objects], [classes.index(o.class_name) for o in objects])
+                    written.append(atomic_write_text(folder / "labels" / f"{Path(name).stem}.txt", text))
+        atomic_write_text(folder / "data.yaml", yolo_dataset_yaml(classes))
+        return written
 
     def close(self) -> None:
         scheduler = getattr(self, "_scheduler", None)  # absent when __init__ failed (ipywidgets' __del__ closes too)
@@ -548,6 +601,9 @@ class ClickSegWidget(widgets.VBox):
             self._after_click_change()
         return result
 
+    def _all_objects(self) -> dict[str, list[LabeledObject]]:
+        return {**self.state.objects, **self.state.unqueued}
+
     def _accepted_summary(self) -> list[dict[str, Any]]:
         return [
             {
@@ -569,7 +625,12 @@ class ClickSegWidget(widgets.VBox):
         manifest_path = self.output_dir / "output.manifest"
         coco = self.to_coco(coco_path)
         lines = self.to_groundtruth_manifest(manifest_path)
-        self._status(f"exported {len(coco['annotations'])} objects to {coco_path} and {len(lines)} lines to {manifest_path}")
+        self.to_coco(self.output_dir / "annotations-polygons.json", polygons=True)
+        self.to_yolo(self.output_dir / "yolo")
+        self._status(
+            f"exported {len(coco['annotations'])} objects to {coco_path} (also as polygons, and YOLO in "
+            f"{self.output_dir / 'yolo'}) and {len(lines)} lines to {manifest_path}"
+        )
 
     def _resume(self) -> str | None:
         if self.autosave is None:
