@@ -1,8 +1,13 @@
 """Labeling rules without a browser: click kinds, undo restoring masks, objects, the queue."""
 from __future__ import annotations
 
+import io
+import json
+
+import boto3
 import numpy as np
 import pytest
+from moto import mock_aws
 from PIL import Image
 
 from clickseg_widget.clicks import ClickKind
@@ -179,3 +184,35 @@ def test_needs_prediction_asks_the_memory_without_unpacking_a_mask():
     assert state.draft.clicks in state.draft.memory
     state.draft.memory.get = lambda clicks: pytest.fail("needs_prediction unpacked a mask")
     assert not state.needs_prediction
+
+
+def test_the_queue_takes_pil_images_bytes_s3_uris_and_a_groundtruth_manifest(tmp_path, monkeypatch):
+    picture = Image.new("RGB", (8, 6), (10, 20, 30))
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG")
+    picture.save(tmp_path / "local.png")
+    with Image.open(tmp_path / "local.png") as opened:
+        opened.load()
+        named = build_queue([picture, buffer.getvalue(), opened])
+    assert [item.name for item in named] == ["image-00001.png", "image-00002.png", "local.png"]
+    assert all(item.load().shape == (6, 8, 3) for item in named)
+    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                       "AWS_DEFAULT_REGION": "us-east-1"}.items():
+        monkeypatch.setenv(key, value)
+    with mock_aws():
+        session = boto3.Session(region_name="us-east-1")
+        session.client("s3").create_bucket(Bucket="photos")
+        session.client("s3").put_object(Bucket="photos", Key="set/a.png", Body=buffer.getvalue())
+        manifest = tmp_path / "input.manifest"
+        manifest.write_text(json.dumps({"source-ref": "s3://photos/set/a.png"}) + "\n\n"
+                            + json.dumps({"source-ref": "local.png"}) + "\n")
+        queue = build_queue(manifest, s3_session=session)
+        assert [item.name for item in queue] == ["a.png", "local.png"]
+        assert queue[0].load()[0, 0].tolist() == [10, 20, 30] and queue[1].load().shape == (6, 8, 3)
+        with pytest.raises(OSError, match=r"cannot read s3://photos/set/missing.png \(NoSuchKey\)"):
+            build_queue(["s3://photos/set/missing.png"], s3_session=session)[0].load()
+    (tmp_path / "bad.manifest").write_text('{"source": "x"}\n')
+    with pytest.raises(ValueError, match="bad.manifest, line 1: expected a JSON object with a 'source-ref'"):
+        build_queue(tmp_path / "bad.manifest")
+    with pytest.raises(TypeError, match="s3:// URIs"):
+        build_queue([3.5])

@@ -6,6 +6,7 @@ browser; the widget only renders this state and forwards user input to it.
 """
 from __future__ import annotations
 
+import json
 import os
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -14,44 +15,73 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence, Union
 
 import numpy as np
+from PIL import Image
 
 from ..clicks import Click, ClickKind, ClickSession, PromptKind, box_clicks
 from ..export.coco import coco_annotation
 from ..io.images import IMAGE_SUFFIXES, load_image
+from ..io.s3 import read_s3_object, s3_client
 
-ImageInput = Union[str, os.PathLike, np.ndarray]
+ImageInput = Union[str, os.PathLike, np.ndarray, bytes, Image.Image]
 MASK_MEMORY_SIZE = 32
+MANIFEST_SUFFIXES = (".manifest", ".jsonl")  # a Ground Truth input manifest: one {"source-ref": ...} per line
 
 
 @dataclass(frozen=True)
 class QueueItem:
-    """One image to label: ``name`` identifies it in the saved labels, so it must be stable."""
+    """One image to label: ``name`` identifies it in the saved labels, so it must be stable.
+
+    ``source`` is a path, an ``s3://`` URI (read with ``s3_client``), bytes,
+    a PIL image or an array; it is decoded when the image is shown.
+    """
 
     name: str
     source: ImageInput
+    s3_client: Any = field(default=None, compare=False, repr=False)
 
     def load(self) -> np.ndarray:
+        if isinstance(self.source, str) and self.source.startswith("s3://"):
+            return load_image(read_s3_object(self.source, self.s3_client))
         return load_image(self.source)
 
 
-def build_queue(images: ImageInput | Sequence[ImageInput]) -> list[QueueItem]:
-    """Accept a folder, one path or array, or a list of them; arrays get positional names."""
-    if isinstance(images, (str, os.PathLike)) and Path(images).is_dir():
+def build_queue(images: ImageInput | Sequence[ImageInput], s3_session: Any = None) -> list[QueueItem]:
+    """Accept a folder, a Ground Truth input manifest, one image or a list of them.
+
+    Images are paths, ``s3://`` URIs (read with ``s3_session``, a
+    ``boto3.Session``, or the default one), bytes, PIL images or arrays;
+    those without a name of their own get positional names.
+    """
+    if isinstance(images, (str, os.PathLike)) and not str(images).startswith("s3://") and Path(images).is_dir():
         folder = Path(images)
         paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
         if not paths:
             raise ValueError(f"{folder} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
         images = paths
-    elif isinstance(images, (str, os.PathLike, np.ndarray)):
+    elif isinstance(images, (str, os.PathLike)) and Path(images).suffix.lower() in MANIFEST_SUFFIXES:
+        images = manifest_sources(Path(images))
+    elif isinstance(images, (str, os.PathLike, np.ndarray, bytes, Image.Image)):
         images = [images]
+    client = None
     items: list[QueueItem] = []
     for index, source in enumerate(images):
-        if isinstance(source, np.ndarray):
-            items.append(QueueItem(f"image-{index + 1:05d}.png", source))
+        positional = f"image-{index + 1:05d}.png"
+        if isinstance(source, str) and source.startswith("s3://"):
+            if client is None:
+                client = s3_client(s3_session)
+            items.append(QueueItem(source.rsplit("/", 1)[-1] or positional, source, client))
         elif isinstance(source, (str, os.PathLike)):
             items.append(QueueItem(Path(source).name, source))
+        elif isinstance(source, Image.Image):
+            filename = getattr(source, "filename", "")
+            items.append(QueueItem(Path(filename).name if filename else positional, source))
+        elif isinstance(source, (np.ndarray, bytes)):
+            items.append(QueueItem(positional, source))
         else:
-            raise TypeError(f"image {index} is a {type(source).__name__}: pass file paths, a folder or numpy arrays")
+            raise TypeError(
+                f"image {index} is a {type(source).__name__}: pass file paths, s3:// URIs, a folder, "
+                "a Ground Truth manifest, bytes, PIL images or numpy arrays"
+            )
     if not items:
         raise ValueError("no images to label: pass at least one image path, a folder or an array")
     names = [item.name for item in items]
@@ -59,6 +89,21 @@ def build_queue(images: ImageInput | Sequence[ImageInput]) -> list[QueueItem]:
     if duplicates:
         raise ValueError(f"image names must be unique (labels are saved by name), repeated: {duplicates}")
     return items
+
+
+def manifest_sources(path: Path) -> list[str]:
+    """The ``source-ref`` of each line of a Ground Truth input manifest (relative paths from its folder)."""
+    sources = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            reference = json.loads(line)["source-ref"]
+        except (json.JSONDecodeError, KeyError, TypeError):
+            raise ValueError(f"{path}, line {number}: expected a JSON object with a 'source-ref'") from None
+        is_local = "://" not in reference and not Path(reference).is_absolute()
+        sources.append(str(path.parent / reference) if is_local else reference)
+    return sources
 
 
 class MaskMemory:

@@ -43,7 +43,9 @@ UI_ACCEPT_WAIT_S = 5.0  # Enter right after a click waits this long for the mask
 class ClickSegWidget(widgets.VBox):
     """Label objects with 4 extreme clicks plus corrections.
 
-    ``images``: file paths, a folder or numpy arrays; ``segmenter``: a
+    ``images``: file paths, a folder, ``s3://`` URIs (read with
+    ``s3_session``, a ``boto3.Session``), a Ground Truth input manifest,
+    bytes, PIL images or numpy arrays; ``segmenter``: a
     registered backend name or a ``Segmenter``; ``autosave``: folder where
     each accepted object is written at once (``None`` to keep labels in
     memory only); opening a widget on the same folder resumes.
@@ -77,12 +79,13 @@ class ClickSegWidget(widgets.VBox):
         classes: Sequence[str] = ("object",),
         autosave: str | Path | None = "labels/",
         canvas_size: tuple[int, int] = DEFAULT_CANVAS_SIZE,
+        s3_session: Any = None,
     ) -> None:
         self.segmenter = get_segmenter(segmenter)
         self.backend = self.segmenter.describe().get("backend", self.segmenter.name)
         self.autosave = Autosave(autosave) if autosave is not None else None
         self.output_dir = Path(autosave) if autosave is not None else Path("clickseg-export")
-        self.state = LabelingState(build_queue(images), classes)
+        self.state = LabelingState(build_queue(images, s3_session), classes)
         resume_message = self._resume()
         self.last_model_ms: float | None = None
         self.last_error: str | None = None  # the model's failure, as shown in the status line
