@@ -47,16 +47,17 @@ CANVAS_SIZE = (800, 560)
 MARKER_ZONE_PX = 14  # the marker is drawn within this radius of the click
 CHANGED_PIXELS = 10  # changed sampled pixels (1 in 9) outside the marker zone: "the overlay updated"
 VISIBLE_TIMEOUT_MS = 8000
+BOX_CHANGED_PIXELS = 150  # a box start: more than the box outline's own sampled pixels
 
 # Installed once per click: remembers the canvas, then polls it from mousedown on.
-WATCH_JS = """([cx, cy, zone, enough, timeout, wantOverlay]) => {
+WATCH_JS = """([cx, cy, zone, enough, timeout, wantOverlay, startEvent]) => {
   const el = document.querySelector('.clickseg-widget canvas');
   const ctx = el.getContext('2d', {willReadFrequently: true});
   const before = ctx.getImageData(0, 0, el.width, el.height).data;
   window.__clickseg = new Promise(resolve => {
     const missed = setTimeout(() => resolve({marker: null, overlay: null, noMousedown: true}), timeout);
     // The widget's input surface lies over the canvas: take the mousedown on its way down to it.
-    el.closest('.clickseg-widget').addEventListener('mousedown', () => {
+    el.closest('.clickseg-widget').addEventListener(startEvent, () => {
       clearTimeout(missed);
       const t0 = performance.now();
       let marker = null;
@@ -115,6 +116,29 @@ def wait_until_still(canvas, quiet_s: float = 0.5, timeout_s: float = 30) -> Non
     raise TimeoutError(f"the canvas kept changing for {timeout_s} s")
 
 
+def drag_box(page, canvas, client, viewport, truth) -> tuple[dict, dict]:
+    """Drag the object's box in box mode; timed from the mouseup to the overlay on screen."""
+    rows, columns = truth.any(axis=1).nonzero()[0], truth.any(axis=0).nonzero()[0]
+    x0, y0 = viewport.to_canvas(columns[0] + 0.5, rows[0] + 0.5)
+    x1, y1 = viewport.to_canvas(columns[-1] + 0.5, rows[-1] + 0.5)
+    page.mouse.move(*page_point(canvas, x0, y0))
+    page.mouse.down()
+    page.mouse.move(*page_point(canvas, x1, y1), steps=5)
+    time.sleep(0.2)  # the rubber band is drawn: the baseline includes it
+    # The box's own outline replaces the dashed band at mouseup: only a filled mask changes this many pixels.
+    enough = max(BOX_CHANGED_PIXELS, int(truth.sum() * viewport.scale**2 / 9 / 4))
+    page.evaluate(WATCH_JS, [x1, y1, MARKER_ZONE_PX, enough, VISIBLE_TIMEOUT_MS, True, "mouseup"])
+    page.mouse.up()
+    seen = page.evaluate("window.__clickseg")
+    if seen.get("noMousedown"):
+        raise RuntimeError("the box drag never reached the canvas")
+    state = kernel_eval(client, STATE_CODE)
+    if state["error"] or state["clicks"] != 2:
+        raise RuntimeError(f"the box start failed: {state['error'] or state['clicks']}")
+    print(f"box start: {seen}", file=sys.stderr, flush=True)
+    return seen, state
+
+
 def timed_roundtrip(client) -> tuple[float, bool]:
     """Execute-request round trip (ms) and whether the model was running when the kernel ran it."""
     start = time.perf_counter()
@@ -134,6 +158,8 @@ def main() -> None:
     parser.add_argument("--corrective", type=int, default=3)
     parser.add_argument("--names", nargs="*", help="only these objects (mask file stems)")
     parser.add_argument("--screenshot", type=Path, default=None, help="save the widget after the first object here")
+    parser.add_argument("--start", choices=("extreme", "box"), default="extreme",
+                        help="start each object with 4 extreme clicks or by dragging its box (box mode)")
     args = parser.parse_args()
     load_at_start = round(os.getloadavg()[0], 1)  # the machine is shared: say how busy it was
     backend = get_segmenter("default").describe().get("backend")
@@ -155,6 +181,8 @@ def main() -> None:
             canvas = run_first_cell(page, lab, "bench.ipynb")
             client = lab.kernel_client()
             wait_until_still(canvas)
+            if args.start == "box":
+                kernel_eval(client, "w.set_box_mode(True); print('{}')")
             for _ in range(5):
                 idle_rt.append(timed_roundtrip(client)[0])
             for index, sample in enumerate(samples):
@@ -163,7 +191,18 @@ def main() -> None:
                 clicker = Clicker(truth, ignore)
                 clicks = clicker.extreme_clicks()
                 mask = None
-                for number in range(4 + args.corrective):
+                if args.start == "box":
+                    seen, state = drag_box(page, canvas, client, viewport, truth)
+                    mask = rle_to_mask(state["mask"])
+                    model_first.append(state["model_ms"])
+                    overlay_bytes.append(state["overlay_bytes"])
+                    full_bytes.append(mask.size * 4)
+                    if seen["overlay"] is None:
+                        missed += 1
+                    else:
+                        first.append(seen["overlay"])
+                        overhead.append(seen["overlay"] - state["model_ms"])
+                for number in range(4 if args.start == "box" else 0, 4 + args.corrective):
                     if number >= 4:
                         click = clicker.next_click(mask)
                         if click is None:
@@ -171,7 +210,7 @@ def main() -> None:
                     else:
                         click = clicks[number]
                     cx, cy = viewport.to_canvas(click.x + 0.5, click.y + 0.5)
-                    page.evaluate(WATCH_JS, [cx, cy, MARKER_ZONE_PX, CHANGED_PIXELS, VISIBLE_TIMEOUT_MS, number >= 3])
+                    page.evaluate(WATCH_JS, [cx, cy, MARKER_ZONE_PX, CHANGED_PIXELS, VISIBLE_TIMEOUT_MS, number >= 3, "mousedown"])
                     button = "right" if click.kind.value == "negative" else "left"
                     page.mouse.click(*page_point(canvas, cx, cy), button=button)
                     if number >= 3:
@@ -202,6 +241,7 @@ def main() -> None:
                 wait_until_still(canvas)
     result = {
         "backend": backend,
+        "start": args.start,
         "objects": len(samples),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
         "load_average_at_start": load_at_start,
@@ -220,7 +260,8 @@ def main() -> None:
         "clicks_without_visible_change": missed,
     }
     RESULTS_DIR.mkdir(exist_ok=True)
-    (RESULTS_DIR / f"widget_click_latency_{backend}.json").write_text(json.dumps(result, indent=2) + "\n")
+    suffix = "" if args.start == "extreme" else f"_{args.start}"
+    (RESULTS_DIR / f"widget_click_latency_{backend}{suffix}.json").write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
 
 

@@ -34,6 +34,7 @@ from clickseg_widget.simulation.clicker import Clicker
 from clickseg_widget.simulation.datasets import load_mask, load_samples
 from clickseg_widget.simulation.metrics import iou
 from clickseg_widget.protocol.masks import rle_to_mask
+from clickseg_widget.export.coco import coco_annotation
 from clickseg_widget.export.png import load_mask_png
 from clickseg_widget.widget.viewport import Viewport
 
@@ -219,3 +220,91 @@ def test_label_an_object_in_notebook7(notebook7: Lab, grabcut_dir: Path) -> None
         assert page.locator("#main-panel .jp-NotebookPanel").count() == 1
         assert page.locator(".jp-LabShell").count() == 0
         label_with_extreme_points(widget, Clicker(truth, ignore), truth, ignore)
+
+
+def drag(widget: WidgetOnPage, start: tuple[float, float], end: tuple[float, float]) -> None:
+    """A real left-button drag between two image points."""
+    page = widget.page
+    page.mouse.move(*page_point(widget.canvas, *widget.viewport.to_canvas(*start)))
+    page.mouse.down()
+    page.mouse.move(*page_point(widget.canvas, *widget.viewport.to_canvas(*end)), steps=8)
+    page.mouse.up()
+
+
+def test_box_drag_then_import_reopen_fix_and_export(lab, page, grabcut_dir: Path, tmp_path: Path) -> None:
+    """Issue 15's tools in the browser: a box start with a correction, and a COCO import fixed by re-opening it."""
+    sample = next(s for s in load_samples(grabcut_dir) if s.name == SAMPLE)
+    truth, ignore = load_mask(sample.mask_path)
+    widget = open_widget(page, lab, sample.image_path, truth.shape)
+    client = widget.client
+    wait_for_state(client, lambda s: s["clicks"] == [])
+
+    # "r" (pointer over the canvas) turns box mode on; the toolbar's Box toggle shows it.
+    page.mouse.move(*page_point(widget.canvas, 10, 10))
+    page.keyboard.press("r")
+    assert wait_for_state(client, lambda s: "drag a box" in s["status"])
+    box_button = page.locator(".clickseg-widget").get_by_role("button", name="Box")
+    assert "mod-active" in (box_button.get_attribute("class") or "")
+    rows, columns = np.nonzero(truth.any(axis=1))[0], np.nonzero(truth.any(axis=0))[0]
+    drag(widget, (columns[0] - 2, rows[0] - 2), (columns[-1] + 3, rows[-1] + 3))
+    state = wait_for_state(client, lambda s: s["mask"] is not None)
+    assert [c["kind"] for c in state["clicks"]] == ["box", "box"]
+    boxed = mask_of(state)
+    assert iou(boxed, truth, ignore) >= MIN_IOU
+    # A click (no drag) in box mode is a correction after the box.
+    correction = Clicker(truth, ignore).next_click(boxed)
+    widget.click_image(correction.x, correction.y, "left" if correction.kind.value == "positive" else "right")
+    state = wait_for_state(client, lambda s: len(s["clicks"]) == 3 and s["mask"] is not None)
+    assert state["clicks"][-1]["kind"] == correction.kind.value
+    page.keyboard.press("Enter")
+    wait_for_state(client, lambda s: s["objects"] == 1)
+
+    # Import a COCO file holding the object with a bite taken out, re-open it (ctrl+click, "e") and fix it.
+    bitten = truth.copy()
+    depth = cv2.distanceTransform(truth.astype(np.uint8), cv2.DIST_L2, 5)
+    by, bx = np.unravel_index(int(np.argmax(depth)), depth.shape)
+    bitten[max(0, by - 15): by + 15, max(0, bx - 15): bx + 15] = False
+    coco = tmp_path / "review.json"
+    height, width = truth.shape
+    coco.write_text(json.dumps({
+        "images": [{"id": 1, "file_name": sample.image_path.name, "width": width, "height": height}],
+        "categories": [{"id": 1, "name": "penguin"}],
+        "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "iscrowd": 0, **mask_fields(bitten)}],
+    }))
+    kernel_eval(client, f"import json; print(json.dumps(w.import_labels({str(coco)!r})))")
+    wait_for_state(client, lambda s: s["objects"] == 2)
+    inner_y, inner_x = np.nonzero(cv2.erode(bitten.astype(np.uint8), np.ones((9, 9), np.uint8)))
+    page.keyboard.down("Control")
+    widget.click_image(inner_x[0], inner_y[0])  # the imported object is on top: ctrl+click selects it
+    page.keyboard.up("Control")
+    page.mouse.move(*page_point(widget.canvas, 10, 10))
+    page.keyboard.press("e")
+    state = wait_for_state(client, lambda s: [c["kind"] for c in s["clicks"]] == ["box", "box"])
+    assert np.array_equal(mask_of(state), bitten)
+    widget.click_image(bx, by)  # positive: the bite goes back into the object
+    state = wait_for_state(client, lambda s: len(s["clicks"]) == 3 and s["mask"] is not None)
+    assert mask_of(state)[by, bx] and iou(mask_of(state), truth, ignore) > iou(bitten, truth, ignore)
+
+    screenshot = tmp_path / "widget-tools.png"
+    page.locator(".clickseg-widget").screenshot(path=str(screenshot))
+    if os.environ.get("CLICKSEG_WIDGET_SCREENSHOT"):  # docs/widget.png: box start, imported object being fixed
+        shutil.copyfile(screenshot, os.environ["CLICKSEG_WIDGET_SCREENSHOT"])
+    page.keyboard.press("Enter")
+    wait_for_state(client, lambda s: s["objects"] == 2 and s["clicks"] == [])
+
+    # Export writes every format.
+    page.locator(".clickseg-widget").get_by_role("button", name="Export").click()
+    labels = lab.root / "labels"
+    deadline = time.monotonic() + OVERLAY_TIMEOUT_S
+    while not (labels / "yolo" / "data.yaml").exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    exported = json.loads((labels / "annotations.json").read_text())
+    assert len(exported["annotations"]) == 2
+    assert all(isinstance(a["segmentation"], list) for a in json.loads((labels / "annotations-polygons.json").read_text())["annotations"])
+    yolo = (labels / "yolo" / "labels" / f"{sample.image_path.stem}.txt").read_text().splitlines()
+    assert len(yolo) >= 2 and (labels / "output.manifest").exists()
+
+
+def mask_fields(mask: np.ndarray) -> dict:
+    annotation = coco_annotation(mask, 1, 1, 1)
+    return {k: annotation[k] for k in ("segmentation", "area", "bbox")}
