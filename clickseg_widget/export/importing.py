@@ -103,7 +103,7 @@ def import_mask_folder(folder: str | Path, image_names: Sequence[str], class_nam
         raise ValueError(f"{folder} holds no PNG masks")
     for mask_path in paths:
         match = MASK_NAME.match(mask_path.stem)
-        stem = mask_path.stem if mask_path.stem in by_stem else match.group("stem")
+        stem = mask_path.stem if mask_path.stem in by_stem or match is None else match.group("stem")
         if stem not in by_stem:
             raise ValueError(f"{mask_path.name} names no image in the queue (masks are named <image stem>[-n].png)")
         with Image.open(mask_path) as picture:

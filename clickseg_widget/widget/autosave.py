@@ -91,7 +91,7 @@ def groundtruth_lines(
             source = f"{source_prefix.rstrip('/')}/{item.name}"
         else:
             source = item.name if not isinstance(item.source, (str, Path)) else (
-                item.source if str(item.source).startswith("s3://") else str(Path(item.source).resolve())
+                str(item.source) if str(item.source).startswith("s3://") else str(Path(item.source).resolve())
             )
         label = f"{label_prefix.rstrip('/')}/{label_name}" if label_prefix else str(label_dir / label_name)
         lines.append(semantic_segmentation_manifest_line(source, label, labels.color_map, attribute_name, job_name))

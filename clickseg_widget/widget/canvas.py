@@ -77,7 +77,7 @@ class CanvasView:
             layout=widgets.Layout(grid_template_columns=size["width"], grid_template_rows=size["height"], **size),
         )
         self.lock = threading.RLock()
-        self.viewport: Viewport | None = None
+        self._viewport: Viewport | None = None
         self._image_widget: widgets.Image | None = None
         self._on_pointer_down = on_pointer_down
         self._on_key = on_key
@@ -108,11 +108,18 @@ class CanvasView:
         previous = self._image_widget
         self._image_widget = widgets.Image(value=display_jpeg(image), format="jpeg")
         with self.lock:
-            self.viewport = Viewport(self.width, self.height, width, height)
+            self._viewport = Viewport(self.width, self.height, width, height)
             self._accepted, self._draft, self._clicks = (), None, ()
             self.redraw()
         if previous is not None:
             previous.close()
+
+    @property
+    def viewport(self) -> Viewport:
+        """Canvas <-> image coordinates of the shown image."""
+        if self._viewport is None:
+            raise RuntimeError("no image is shown yet: show_image() first")
+        return self._viewport
 
     @property
     def draft_overlay(self) -> Overlay | None:
@@ -260,7 +267,7 @@ class CanvasView:
             elif kind == "keydown":
                 self._on_key(event["key"], event)
             return
-        if kind == "contextmenu" or self.viewport is None:
+        if kind == "contextmenu" or self._viewport is None:
             return
         x, y = self.to_canvas_pixels(event)
         if kind == "wheel":
@@ -286,7 +293,7 @@ class CanvasView:
             self.motion.watched_events = []
             with self.batch():
                 self._draw_clicks()  # the rubber band goes
-            if kind == "mouseup":
+            if kind == "mouseup" and self._on_drag is not None:
                 self._on_drag(start, Pointer(x, y, start.button, start.shift, False))
 
     def _start_pan(self, x: float, y: float) -> None:
@@ -314,7 +321,7 @@ def display_jpeg(image: np.ndarray, max_side: int = DISPLAY_IMAGE_MAX_SIDE, qual
     longest = max(picture.size)
     if longest > max_side:
         ratio = max_side / longest
-        picture = picture.resize((max(1, math.floor(picture.width * ratio)), max(1, math.floor(picture.height * ratio))), Image.LANCZOS)
+        picture = picture.resize((max(1, math.floor(picture.width * ratio)), max(1, math.floor(picture.height * ratio))), Image.Resampling.LANCZOS)
     buffer = io.BytesIO()
     picture.save(buffer, format="JPEG", quality=quality)
     return buffer.getvalue()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from typing import Callable, Protocol
+from typing import Callable, Generic, Protocol, TypeVar
 
 import numpy as np
 
@@ -34,17 +34,20 @@ class DraftLike(Protocol):
     def previous_mask(self, clicks: tuple[Click, ...]) -> np.ndarray | None: ...
 
 
+D = TypeVar("D", bound=DraftLike)
+
+
 @dataclass(frozen=True)
-class Result:
+class Result(Generic[D]):
     """A prediction for ``clicks`` of ``draft``, with the model's time in milliseconds."""
 
-    draft: DraftLike
+    draft: D
     clicks: tuple[Click, ...]
     prediction: Prediction
     model_ms: float
 
 
-class PredictionScheduler:
+class PredictionScheduler(Generic[D]):
     """Runs ``segmenter`` for the latest requested clicks and reports back under ``lock``.
 
     ``is_current(draft)`` says whether results for ``draft`` still matter;
@@ -57,10 +60,10 @@ class PredictionScheduler:
         self,
         segmenter: Segmenter,
         lock: threading.RLock,
-        is_current: Callable[[DraftLike], bool],
-        on_result: Callable[[Result], None],
-        on_error: Callable[[BaseException, DraftLike | None, tuple[Click, ...]], None],
-        on_slow: Callable[[DraftLike, tuple[Click, ...]], None] = lambda draft, clicks: None,
+        is_current: Callable[[D], bool],
+        on_result: Callable[[Result[D]], None],
+        on_error: Callable[[BaseException, D | None, tuple[Click, ...]], None],
+        on_slow: Callable[[D, tuple[Click, ...]], None] = lambda draft, clicks: None,
         notice_after_s: float | None = None,
     ) -> None:
         self.segmenter = segmenter
@@ -91,9 +94,12 @@ class PredictionScheduler:
 
     def prepare(self, image: np.ndarray) -> None:
         """Prepare ``image`` in the background now, before its first click needs it."""
-        self._worker.submit(lambda: self.context(image))
+        def job() -> None:
+            self.context(image)
 
-    def request(self, draft: DraftLike, image: np.ndarray) -> None:
+        self._worker.submit(job)
+
+    def request(self, draft: D, image: np.ndarray) -> None:
         """Predict ``draft``'s current clicks on ``image``; an older request still waiting is dropped."""
         clicks = draft.clicks
         notice_after = PREDICTING_NOTICE_S if self._notice_after_s is None else self._notice_after_s
@@ -124,12 +130,12 @@ class PredictionScheduler:
     def close(self) -> None:
         self._worker.close()
 
-    def _announce(self, draft: DraftLike, clicks: tuple[Click, ...]) -> None:
+    def _announce(self, draft: D, clicks: tuple[Click, ...]) -> None:
         with self._lock:
             if self._is_current(draft) and draft.clicks == clicks and self._worker.busy:
                 self._on_slow(draft, clicks)
 
-    def _report_error(self, err: BaseException, draft: DraftLike | None, clicks: tuple[Click, ...]) -> None:
+    def _report_error(self, err: BaseException, draft: D | None, clicks: tuple[Click, ...]) -> None:
         with self._lock:
             if draft is None or self._is_current(draft):
                 self._on_error(err, draft, clicks)

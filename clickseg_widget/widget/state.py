@@ -12,7 +12,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Iterable, Sequence, Union
+from typing import Any, Iterable, Mapping, Sequence, Union
 
 import numpy as np
 from PIL import Image
@@ -246,7 +246,7 @@ class LabelingState:
 
     def add_click(self, x: float, y: float, kind: ClickKind | str | None = None) -> Click:
         """Validate and record a click; raises ValueError (outside the image, wrong kind) with the fix."""
-        click = Click(x, y, self.next_kind() if kind is None else kind)
+        click = Click(x, y, self.next_kind() if kind is None else ClickKind(kind))
         self.draft.session.add(click)
         self._restore_remembered_mask()
         return click
@@ -359,7 +359,7 @@ class LabelingState:
         self.active_class = class_name
         self.draft.class_name = class_name
 
-    def restore(self, objects: dict[str, Iterable[LabeledObject]]) -> None:
+    def restore(self, objects: Mapping[str, Iterable[LabeledObject]]) -> None:
         """Load saved objects (resume); classes they use join the class list.
 
         Objects of images missing from the queue are kept in ``unqueued`` so

@@ -55,7 +55,7 @@ class ClickSegWidget(widgets.VBox):
     settable), plus ``on_accept`` / ``on_image_change`` callbacks.
     """
 
-    accepted = traitlets.List(help="every accepted object: image, object_id, class, score, area, bbox, clicks").tag(sync=False)
+    accepted: traitlets.List[dict[str, Any]] = traitlets.List(help="every accepted object: image, object_id, class, score, area, bbox, clicks").tag(sync=False)
     image_index = traitlets.Int(0, help="position of the shown image in the queue").tag(sync=False)
     active_class = traitlets.Unicode(help="the class of the object being labeled").tag(sync=False)
 
@@ -96,7 +96,7 @@ class ClickSegWidget(widgets.VBox):
         self._render_scale = 1.0
         self.view = CanvasView(*canvas_size, self._on_pointer, self._on_key, self._on_view_change, self._on_drag)
         self._lock = self.view.lock  # one lock: state changes and drawing happen together
-        self._scheduler = PredictionScheduler(
+        self._scheduler: PredictionScheduler[Draft] = PredictionScheduler(
             self.segmenter, self._lock, lambda draft: draft is self.state.draft,
             self._on_prediction, self._on_model_error, self._on_model_slow,
         )
@@ -267,8 +267,9 @@ class ClickSegWidget(widgets.VBox):
         err = self.last_exception
         if err is not None:
             note = f"{self.backend} failed; the clicks are kept: call retry() to run the model again"
-            if note not in getattr(err, "__notes__", ()):
-                err.add_note(note)
+            notes = err.__dict__.setdefault("__notes__", [])  # BaseException.add_note, also on Python 3.10
+            if note not in notes:
+                notes.append(note)
             raise err
 
     def import_labels(self, source: str | Path, kind: str | None = None, class_name: str = "object") -> int:
@@ -362,7 +363,7 @@ class ClickSegWidget(widgets.VBox):
         if state.needs_prediction or (force and state.draft.session.is_ready):
             self._scheduler.request(state.draft, state.image)
 
-    def _on_prediction(self, result: Result) -> None:
+    def _on_prediction(self, result: Result[Draft]) -> None:
         self.last_model_ms = result.model_ms
         self._clear_error()
         if self.state.store_prediction(result.clicks, result.prediction.mask, float(result.prediction.score)):

@@ -60,6 +60,7 @@ class LatestJobWorker:
                 if self._closed:
                     return
                 job, self._pending, self._running = self._pending, None, True
+            assert job is not None  # the wait above returns only with a job or when closed
             try:
                 job()
             except Exception as err:  # the worker must outlive a failing model call
