@@ -545,3 +545,43 @@ def test_observable_traits_and_callbacks_let_a_notebook_react(images, segmenter,
     widget.delete(obj.object_id)
     assert widget.accepted == [] and shown[-1] == (0, "image-00001.png")
     widget.close()
+
+
+def test_brush_and_eraser_strokes_edit_the_mask_undo_redo_and_feed_the_next_click(images, segmenter):
+    widget = make_widget(images, segmenter, None)
+    previous_seen = []
+    segment = segmenter.segment
+    segmenter.segment = lambda context, clicks, previous: previous_seen.append(previous) or segment(context, clicks, previous)
+    with pytest.raises(ValueError, match="start the object"):
+        widget.stroke([(5, 5)], 3)
+    widget.add_box(10, 10, 30, 30)
+    model_mask = widget.mask.copy()
+    # In the UI: "d" picks the brush, "]" enlarges it, a drag paints outside the box.
+    ui_event(widget, "keydown", key="d")
+    assert widget.tool == "brush" and widget.toolbar.brush.value and not widget.toolbar.box.value
+    ui_event(widget, "keydown", key="]")
+    assert widget.brush_size == pytest.approx(12 * 1.25)
+    ui_event(widget, "mousedown", (40, 20))
+    ui_event(widget, "mouseup", (50, 20))
+    painted = widget.mask.copy()
+    assert painted[20, 45] and not model_mask[20, 45] and painted[model_mask].all()
+    assert "brush (15 px" in status(widget)
+    # The eraser cuts a hole; a script can stroke too, in image pixels.
+    ui_event(widget, "keydown", key="x")
+    assert widget.tool == "eraser" and not widget.toolbar.brush.value
+    widget.stroke([(20, 20)], 3, erase=True)
+    assert not widget.mask[20, 20] and widget.mask[20, 45]
+    # Undo/redo cover strokes as they cover clicks.
+    assert widget.undo().erase and widget.mask[20, 20]
+    assert widget.undo().points and np.array_equal(widget.mask, model_mask)
+    widget.redo()
+    assert np.array_equal(widget.mask, painted)
+    # A corrective click after the stroke gives the model the edited mask as previous; the stroke is kept.
+    widget.set_tool("click")
+    widget.click(15, 15, "negative")
+    assert np.array_equal(previous_seen[-1], painted)
+    widget.undo()
+    assert np.array_equal(widget.mask, painted)  # back to the stroked mask, without the model
+    obj = widget.accept()
+    assert obj.mask[20, 45]
+    widget.close()

@@ -39,6 +39,8 @@ MARKER_COLORS = {
     ClickKind.BOX: "#ffd400",
 }
 BACKGROUND = "#30343b"
+BRUSH_PREVIEW = "rgba(255, 255, 255, 0.5)"
+ERASER_PREVIEW = "rgba(239, 68, 68, 0.5)"
 MOTION_THROTTLE_MS = 30
 
 
@@ -63,7 +65,7 @@ class CanvasView:
         on_pointer_down: Callable[[Pointer], None],
         on_key: Callable[[str, dict], None],
         on_view_change: Callable[[], None],
-        on_drag: Callable[[Pointer, Pointer], None] | None = None,
+        on_drag: Callable[[Pointer, Pointer, list[tuple[float, float]]], None] | None = None,
     ) -> None:
         self.width, self.height = int(width), int(height)
         size = {"width": f"{self.width}px", "height": f"{self.height}px"}
@@ -83,8 +85,11 @@ class CanvasView:
         self._on_key = on_key
         self._on_view_change = on_view_change
         self._on_drag = on_drag
-        self.drag_mode = False  # True: a left drag draws a box (reported to on_drag) instead of clicking
+        # "box", "brush" or "eraser": a left drag draws that (reported to on_drag with its path) instead of clicking
+        self.drag_mode: str | None = None
+        self.brush_px = 12.0  # brush diameter on the canvas, for the stroke's preview
         self._drag_start: Pointer | None = None
+        self._drag_path: list[tuple[float, float]] = []
         self._panning = False
         self._space_held = False
         self._last_motion: tuple[float, float] | None = None
@@ -252,6 +257,15 @@ class CanvasView:
             layer.stroke_rect(min(x0, x1), min(y0, y1), abs(x1 - x0), abs(y1 - y0))
             layer.set_line_dash([])
 
+    def _draw_stroke_segment(self, start: tuple[float, float], end: tuple[float, float]) -> None:
+        """The stroke being drawn, one segment per mouse move (the mask itself changes at mouseup)."""
+        with self.batch():
+            layer = self.canvas[CLICK_LAYER]
+            layer.line_width = self.brush_px
+            layer.line_cap = "round"
+            layer.stroke_style = ERASER_PREVIEW if self.drag_mode == "eraser" else BRUSH_PREVIEW
+            layer.stroke_line(*start, *end)
+
     # -- input -------------------------------------------------------------
     def to_canvas_pixels(self, event: dict) -> tuple[float, float]:
         """Event position in canvas pixels, whatever CSS scaling the page applies."""
@@ -281,7 +295,7 @@ class CanvasView:
                 select = bool(event.get("ctrlKey") or event.get("metaKey"))  # cmd+click on macOS
                 pointer = Pointer(x, y, int(event.get("button", 0)), bool(event.get("shiftKey")), select)
                 if self.drag_mode and self._on_drag is not None and pointer.button == 0 and not select:
-                    self._drag_start = pointer
+                    self._drag_start, self._drag_path = pointer, [(pointer.x, pointer.y)]
                     self.motion.watched_events = ["mousemove"]
                 else:
                     self._on_pointer_down(pointer)
@@ -294,7 +308,7 @@ class CanvasView:
             with self.batch():
                 self._draw_clicks()  # the rubber band goes
             if kind == "mouseup" and self._on_drag is not None:
-                self._on_drag(start, Pointer(x, y, start.button, start.shift, False))
+                self._on_drag(start, Pointer(x, y, start.button, start.shift, False), self._drag_path + [(x, y)])
 
     def _start_pan(self, x: float, y: float) -> None:
         self._panning = True
@@ -304,7 +318,11 @@ class CanvasView:
     def _handle_motion(self, event: dict) -> None:
         x, y = self.to_canvas_pixels(event)
         if self._drag_start is not None:
-            self._draw_rubber_band(self._drag_start.x, self._drag_start.y, x, y)
+            if self.drag_mode == "box":
+                self._draw_rubber_band(self._drag_start.x, self._drag_start.y, x, y)
+            else:
+                self._draw_stroke_segment(self._drag_path[-1], (x, y))
+            self._drag_path.append((x, y))
             return
         if not self._panning or self._last_motion is None:
             return

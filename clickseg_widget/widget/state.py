@@ -21,6 +21,7 @@ from ..clicks import Click, ClickKind, ClickSession, PromptKind, box_clicks
 from ..export.coco import coco_annotation
 from ..io.images import IMAGE_SUFFIXES, load_image
 from ..io.s3 import read_s3_object, s3_client
+from .strokes import Stroke, apply_strokes
 
 ImageInput = Union[str, os.PathLike, np.ndarray, bytes, Image.Image]
 MASK_MEMORY_SIZE = 32
@@ -171,14 +172,25 @@ class Draft:
     mask: np.ndarray | None = None
     score: float = 0.0
     memory: MaskMemory = field(default_factory=MaskMemory)
+    strokes: list[Stroke] = field(default_factory=list)  # brush/eraser touch-ups, each on the mask of its clicks
+    redo_stack: list[Stroke | None] = field(default_factory=list)  # undone strokes, None for an undone click
 
     @property
     def clicks(self) -> tuple[Click, ...]:
         return self.session.clicks
 
+    def edited_mask(self, clicks: tuple[Click, ...]) -> np.ndarray | None:
+        """The remembered mask of ``clicks`` with the strokes made on it."""
+        mask = self.memory.get(clicks)
+        return None if mask is None else apply_strokes(mask, self.strokes, clicks)
+
     def previous_mask(self, clicks: tuple[Click, ...]) -> np.ndarray | None:
-        """The model's ``previous`` input for ``clicks``: the mask of their longest remembered prefix."""
-        return self.memory.latest_prefix(clicks)
+        """The model's ``previous`` input for ``clicks``: the (edited) mask of their longest remembered prefix."""
+        for length in range(len(clicks) - 1, 0, -1):
+            mask = self.edited_mask(clicks[:length])
+            if mask is not None:
+                return mask
+        return None
 
 
 class LabelingState:
@@ -248,27 +260,58 @@ class LabelingState:
         """Validate and record a click; raises ValueError (outside the image, wrong kind) with the fix."""
         click = Click(x, y, self.next_kind() if kind is None else ClickKind(kind))
         self.draft.session.add(click)
+        self._forget_redo()
         self._restore_remembered_mask()
         return click
 
     def add_box(self, x0: float, y0: float, x1: float, y1: float) -> tuple[Click, Click]:
         """Start the draft with a box (two opposite corners); corrective clicks follow as after extreme points."""
         corners = self.draft.session.add_box(x0, y0, x1, y1)
+        self._forget_redo()
         self._restore_remembered_mask()
         return corners
 
-    def undo(self) -> Click | None:
-        click = self.draft.session.undo()
-        self._restore_remembered_mask()
-        return click
+    def add_stroke(self, points: Sequence[tuple[float, float]], radius: float, erase: bool = False) -> Stroke:
+        """Brush (or erase) the draft's mask along ``points``; undo removes the stroke, as it removes a click."""
+        draft = self.draft
+        if draft.mask is None or self.needs_prediction:
+            raise ValueError("brush and eraser touch up a mask: start the object (extreme points or a box) first")
+        stroke = Stroke(tuple((float(x), float(y)) for x, y in points), float(radius), erase, draft.clicks)
+        draft.strokes.append(stroke)
+        draft.redo_stack.clear()
+        draft.mask = stroke.apply(draft.mask)
+        return stroke
 
-    def redo(self) -> Click | None:
-        click = self.draft.session.redo()
+    def undo(self) -> Click | Stroke | None:
+        draft = self.draft
+        if draft.strokes and draft.strokes[-1].clicks == draft.clicks:  # the last action was a stroke
+            stroke = draft.strokes.pop()
+            draft.redo_stack.append(stroke)
+            undone: Click | Stroke | None = stroke
+        else:
+            undone = draft.session.undo()
+            if undone is not None:
+                draft.redo_stack.append(None)
         self._restore_remembered_mask()
-        return click
+        return undone
+
+    def redo(self) -> Click | Stroke | None:
+        draft = self.draft
+        if not draft.redo_stack:
+            return None
+        entry = draft.redo_stack.pop()
+        redone: Click | Stroke | None = entry
+        if entry is None:
+            redone = draft.session.redo()
+        else:
+            draft.strokes.append(entry)
+        self._restore_remembered_mask()
+        return redone
 
     def reset_draft(self) -> None:
         self.draft.session.reset()
+        self.draft.strokes.clear()
+        self.draft.redo_stack.clear()
         self.draft.mask = None
 
     @property
@@ -280,12 +323,18 @@ class LabelingState:
         """Remember a model result; returns True when it is the mask of the current clicks."""
         self.draft.memory.put(clicks, mask)
         if clicks == self.draft.clicks:
-            self.draft.mask, self.draft.score = mask, score
+            self.draft.mask, self.draft.score = apply_strokes(mask, self.draft.strokes, clicks), score
             return True
         return False
 
     def _restore_remembered_mask(self) -> None:
-        self.draft.mask = self.draft.memory.get(self.draft.clicks) if self.draft.session.is_ready else None
+        self.draft.mask = self.draft.edited_mask(self.draft.clicks) if self.draft.session.is_ready else None
+
+    def _forget_redo(self) -> None:
+        """A new click ends the redo history, and strokes made on masks it leaves behind no longer apply."""
+        draft = self.draft
+        draft.redo_stack.clear()
+        draft.strokes = [s for s in draft.strokes if s.clicks == draft.clicks[: len(s.clicks)]]
 
     # -- objects -----------------------------------------------------------
     @property

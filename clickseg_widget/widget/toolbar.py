@@ -38,6 +38,16 @@ class Toolbar:
             layout=widgets.Layout(width="auto"),
         )
         self.box.observe(lambda change: actions["box"](change["new"]), names="value")
+        self.brush = widgets.ToggleButton(
+            description="Brush", icon="paint-brush", tooltip="Brush: paint onto the mask (d; size [ and ])",
+            layout=widgets.Layout(width="auto"),
+        )
+        self.brush.observe(lambda change: actions["brush"](change["new"]), names="value")
+        self.eraser = widgets.ToggleButton(
+            description="Eraser", icon="minus-square", tooltip="Eraser: cut out of the mask (x; size [ and ])",
+            layout=widgets.Layout(width="auto"),
+        )
+        self.eraser.observe(lambda change: actions["eraser"](change["new"]), names="value")
         self.fit = _button("", "expand", "Fit image to view (f)", actions["fit"])
         self.previous = _button("", "arrow-left", "Previous image (p)", actions["previous"])
         self.next = _button("", "arrow-right", "Next image (n)", actions["next"])
@@ -69,7 +79,7 @@ class Toolbar:
     def rows(self) -> list[widgets.Widget]:
         return [
             widgets.HBox([
-                self.undo, self.redo, self.reset, self.accept, self.box, self.boundary, self.fit,
+                self.undo, self.redo, self.reset, self.accept, self.box, self.brush, self.eraser, self.boundary, self.fit,
                 self.previous, self.position, self.next, self.export, self.help,
             ]),
             widgets.HBox([self.class_select, self.legend, self.opacity]),

@@ -27,6 +27,7 @@ from .autosave import Autosave, coco_dict, groundtruth_lines, mask_path
 from .canvas import CanvasView, Pointer
 from .overlay import Overlay, encode_overlay
 from .state import Draft, ImageInput, LabeledObject, LabelingState, build_queue
+from .strokes import Stroke
 from .shortcuts import SHORTCUT_HELP, keymap
 from .toolbar import Toolbar
 from .scheduler import PredictionScheduler, Result
@@ -36,6 +37,8 @@ ACCEPTED_OPACITY_FACTOR = 0.6  # accepted objects are fainter than the one being
 DRAFT_OUTLINE = "#ffffff"  # the object being clicked stands out from accepted ones
 SELECTED_OUTLINE = "#ffd400"
 GROUNDTRUTH_ATTRIBUTE = "clickseg-ref"
+TOOLS = ("click", "box", "brush", "eraser")
+MIN_BRUSH_PX, MAX_BRUSH_PX, BRUSH_STEP = 2.0, 200.0, 1.25  # brush diameter on screen, and one [ / ] step
 MIN_BOX_DRAG_PX = 4  # canvas pixels: a shorter drag in box mode is a click (a correction after the box)
 UI_ACCEPT_WAIT_S = 5.0  # Enter right after a click waits this long for the mask of that click
 
@@ -165,10 +168,11 @@ class ClickSegWidget(widgets.VBox):
             self._wait_for_model()
         return corners
 
-    def undo(self) -> Click | None:
+    def undo(self) -> Click | Stroke | None:
+        """Undo the last click or brush/eraser stroke."""
         return self._edit_clicks(self.state.undo)
 
-    def redo(self) -> Click | None:
+    def redo(self) -> Click | Stroke | None:
         return self._edit_clicks(self.state.redo)
 
     def reset(self) -> None:
@@ -228,12 +232,39 @@ class ClickSegWidget(widgets.VBox):
         self.toolbar.boundary.value = bool(enabled)
 
     @property
+    def tool(self) -> str:
+        """What a left drag does: "click" (nothing: clicks only), "box", "brush" or "eraser"."""
+        return self.view.drag_mode or "click"
+
+    @property
     def box_mode(self) -> bool:
         """True while a left drag on the canvas draws a box start (a click without dragging still clicks)."""
-        return self.view.drag_mode
+        return self.tool == "box"
 
     def set_box_mode(self, enabled: bool) -> None:
         self.toolbar.box.value = bool(enabled)
+
+    def set_tool(self, tool: str) -> None:
+        """Choose "click", "box", "brush" or "eraser" (as the toolbar's toggles do)."""
+        if tool not in TOOLS:
+            raise ValueError(f"unknown tool {tool!r}: choose one of {TOOLS}")
+        for name, toggle in self._tool_toggles().items():
+            toggle.value = name == tool
+
+    @property
+    def brush_size(self) -> float:
+        """Brush and eraser diameter in screen pixels (``[`` / ``]``); strokes scale it to image pixels."""
+        return self.view.brush_px
+
+    def set_brush_size(self, pixels: float) -> None:
+        self.view.brush_px = float(min(MAX_BRUSH_PX, max(MIN_BRUSH_PX, pixels)))
+        self._status(f"brush size {self.view.brush_px:.0f} px")
+
+    def stroke(self, points: Sequence[tuple[float, float]], radius: float, erase: bool = False) -> None:
+        """Brush (or erase) the current mask along ``points`` (image pixels, ``radius`` too); undo removes it."""
+        with self._lock:
+            self.state.add_stroke(points, radius, erase)
+            self._after_stroke()
 
     def next_image(self) -> bool:
         return self.go_to(self.state.index + 1)
@@ -460,7 +491,9 @@ class ClickSegWidget(widgets.VBox):
             return
         draft = self.state.draft
         latency = f"{self.last_model_ms:.0f} ms" if self.last_model_ms is not None else "-"
-        if not draft.clicks and self.box_mode:
+        if self.tool in ("brush", "eraser") and draft.mask is not None:
+            hint = f"{self.tool} ({self.brush_size:.0f} px, [ and ] to resize): drag over the mask, Enter: accept"
+        elif not draft.clicks and self.box_mode:
             hint = "drag a box around the object"
         elif not draft.session.is_ready:
             hint = f"click the object's top, left, bottom and right ({len(draft.clicks)}/4)"
@@ -491,8 +524,21 @@ class ClickSegWidget(widgets.VBox):
             except Exception as err:  # an event callback must not swallow it: the user needs to see it
                 self._status(f"{type(err).__name__}: {err}", error=True)
 
-    def _on_drag(self, start: Pointer, end: Pointer) -> None:
-        """A drag in box mode starts the object with that box; a drag too short to be a box is a click."""
+    def _on_drag(self, start: Pointer, end: Pointer, path: list[tuple[float, float]]) -> None:
+        """A drag in box mode starts the object with that box (a drag too short to be a box is a click);
+        with the brush or eraser it is a stroke."""
+        if self.tool in ("brush", "eraser"):
+            with self._lock:
+                viewport = self.view.viewport
+                points = [viewport.to_image(x, y) for x, y in path]
+                try:
+                    self.state.add_stroke(points, self.brush_size / 2 / viewport.scale, self.tool == "eraser")
+                    self._after_stroke()
+                except ValueError as err:
+                    self._status(str(err), error=True)
+                    with self.view.batch():
+                        self.view.show_clicks(self.state.draft.clicks)  # the preview goes
+            return
         if max(abs(end.x - start.x), abs(end.y - start.y)) < MIN_BOX_DRAG_PX:
             self._on_pointer(start)
             return
@@ -532,7 +578,11 @@ class ClickSegWidget(widgets.VBox):
         """Keys -> handlers, bound through the one shortcut table that the help text shows."""
         handlers: dict[str, Callable[[], Any]] = {
             "undo": self.undo, "redo": self.redo, "reset": self.reset, "accept": self._accept_from_ui,
-            "toggle_box": lambda: self.set_box_mode(not self.box_mode),
+            "toggle_box": lambda: self.set_tool("click" if self.tool == "box" else "box"),
+            "toggle_brush": lambda: self.set_tool("click" if self.tool == "brush" else "brush"),
+            "toggle_eraser": lambda: self.set_tool("click" if self.tool == "eraser" else "eraser"),
+            "brush_smaller": lambda: self.set_brush_size(self.brush_size / BRUSH_STEP),
+            "brush_larger": lambda: self.set_brush_size(self.brush_size * BRUSH_STEP),
             "toggle_boundary": lambda: self.set_boundary_mode(not self.state.boundary_mode),
             "next": self.next_image, "previous": self.previous_image,
             "fit": self.view.fit, "zoom_in": lambda: self.view.zoom(1.25), "zoom_out": lambda: self.view.zoom(0.8),
@@ -547,7 +597,9 @@ class ClickSegWidget(widgets.VBox):
             "reset": lambda: self._ui(self.reset),
             "accept": lambda: self._ui(self._accept_from_ui),
             "boundary": self._set_boundary,
-            "box": self._set_box_mode,
+            "box": lambda enabled: self._set_tool_toggle("box", enabled),
+            "brush": lambda enabled: self._set_tool_toggle("brush", enabled),
+            "eraser": lambda enabled: self._set_tool_toggle("eraser", enabled),
             "fit": lambda: self._ui(self.view.fit),
             "previous": lambda: self._ui(self.previous_image),
             "next": lambda: self._ui(self.next_image),
@@ -582,10 +634,26 @@ class ClickSegWidget(widgets.VBox):
             self.state.boundary_mode = enabled
             self._status_ready()
 
-    def _set_box_mode(self, enabled: bool) -> None:
+    def _set_tool_toggle(self, tool: str, enabled: bool) -> None:
+        """One tool at a time: turning one on turns the others off."""
         with self._lock:
-            self.view.drag_mode = enabled
+            if enabled:
+                self.view.drag_mode = tool
+                for name, toggle in self._tool_toggles().items():
+                    if name != tool:
+                        toggle.value = False
+            elif self.view.drag_mode == tool:
+                self.view.drag_mode = None
             self._status_ready()
+
+    def _tool_toggles(self) -> dict[str, widgets.ToggleButton]:
+        return {"box": self.toolbar.box, "brush": self.toolbar.brush, "eraser": self.toolbar.eraser}
+
+    def _after_stroke(self) -> None:
+        with self.view.batch():  # the stroke's preview goes and the edited mask shows: one message
+            self.view.show_clicks(self.state.draft.clicks)
+            self._render_draft()
+        self._status_ready()
 
     def _set_class(self, class_name: str) -> None:
         with self._lock:
