@@ -31,6 +31,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT / "tests" / "browser"))
 
+import numpy as np  # noqa: E402
 from browser_harness import (  # noqa: E402
     canvas_pixels, chromium_page, jupyter_lab, kernel_eval, page_point, run_first_cell, write_notebook,
 )
@@ -139,6 +140,25 @@ def drag_box(page, canvas, client, viewport, truth) -> tuple[dict, dict]:
     return seen, state
 
 
+def brush_stroke(page, canvas, client, viewport, mask) -> float | None:
+    """Paint outward from the mask's right edge with the brush; ms from mouseup to the edited overlay (None: no change)."""
+    kernel_eval(client, "w.set_tool('brush'); print('{}')")
+    rows, columns = np.nonzero(mask)
+    row = int(np.median(rows))
+    edge = int(columns[rows == row].max())
+    x0, y0 = viewport.to_canvas(edge - 3 + 0.5, row + 0.5)
+    page.mouse.move(*page_point(canvas, x0, y0))
+    page.mouse.down()
+    page.mouse.move(*page_point(canvas, x0 + 40, y0), steps=5)
+    time.sleep(0.2)  # the stroke's preview is drawn: the baseline includes it
+    page.evaluate(WATCH_JS, [-1000, -1000, MARKER_ZONE_PX, CHANGED_PIXELS, VISIBLE_TIMEOUT_MS, True, "mouseup"])
+    page.mouse.up()
+    seen = page.evaluate("window.__clickseg")
+    kernel_eval(client, "w.set_tool('box'); print('{}')")
+    print(f"brush stroke: {seen}", file=sys.stderr, flush=True)
+    return seen.get("overlay")
+
+
 def timed_roundtrip(client) -> tuple[float, bool]:
     """Execute-request round trip (ms) and whether the model was running when the kernel ran it."""
     start = time.perf_counter()
@@ -160,6 +180,8 @@ def main() -> None:
     parser.add_argument("--screenshot", type=Path, default=None, help="save the widget after the first object here")
     parser.add_argument("--start", choices=("extreme", "box"), default="extreme",
                         help="start each object with 4 extreme clicks or by dragging its box (box mode)")
+    parser.add_argument("--strokes", type=int, default=0,
+                        help="brush strokes per object after its first mask (timed from mouseup to the edited overlay)")
     args = parser.parse_args()
     load_at_start = round(os.getloadavg()[0], 1)  # the machine is shared: say how busy it was
     backend = get_segmenter("default").describe().get("backend")
@@ -167,6 +189,7 @@ def main() -> None:
     first, corrective, markers, overlay_bytes, full_bytes, overhead = [], [], [], [], [], []
     model_first, model_corrective = [], []
     busy_rt, idle_rt, missed = [], [], 0
+    strokes: list[float] = []
     with tempfile.TemporaryDirectory() as temp:
         root = Path(temp) / "root"
         root.mkdir()
@@ -202,6 +225,12 @@ def main() -> None:
                     else:
                         first.append(seen["overlay"])
                         overhead.append(seen["overlay"] - state["model_ms"])
+                for _ in range(args.strokes):
+                    brushed = brush_stroke(page, canvas, client, viewport, mask)
+                    if brushed is None:
+                        missed += 1
+                    else:
+                        strokes.append(brushed)
                 for number in range(4 if args.start == "box" else 0, 4 + args.corrective):
                     if number >= 4:
                         click = clicker.next_click(mask)
@@ -250,6 +279,7 @@ def main() -> None:
         "click_to_overlay_corrective_ms": summarize(corrective),
         "click_to_overlay_all_ms": summarize(first + corrective),
         "click_to_marker_ms": summarize([m for m in markers if m is not None]),
+        "stroke_to_overlay_ms": summarize(strokes),
         "widget_overhead_ms": summarize(overhead),  # click-to-overlay minus the model's own time
         "model_first_ms": summarize(model_first),
         "model_corrective_ms": summarize(model_corrective),
