@@ -81,7 +81,7 @@ class Toolbar:
             widgets.HBox([
                 self.undo, self.redo, self.reset, self.accept, self.box, self.brush, self.eraser, self.boundary, self.fit,
                 self.previous, self.position, self.next, self.export, self.help,
-            ]),
+            ], layout=widgets.Layout(flex_flow="row wrap")),  # wraps on a narrow notebook instead of squeezing labels
             widgets.HBox([self.class_select, self.legend, self.opacity]),
             widgets.HBox([self.objects, self.reopen, self.delete]),
         ]

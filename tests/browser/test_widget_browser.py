@@ -256,6 +256,28 @@ def test_box_drag_then_import_reopen_fix_and_export(lab, page, grabcut_dir: Path
     widget.click_image(correction.x, correction.y, "left" if correction.kind.value == "positive" else "right")
     state = wait_for_state(client, lambda s: len(s["clicks"]) == 3 and s["mask"] is not None)
     assert state["clicks"][-1]["kind"] == correction.kind.value
+
+    # Brush ("d"): a stroke from the mask's edge outward paints onto it.
+    corrected = mask_of(state)
+    page.mouse.move(*page_point(widget.canvas, 10, 10))
+    page.keyboard.press("d")
+    wait_for_state(client, lambda s: "brush (" in s["status"])
+    row = int(np.median(np.nonzero(corrected)[0]))
+    edge = int(np.nonzero(corrected[row])[0].max())
+    drag(widget, (edge - 2, row), (edge + 30, row))
+    state = wait_for_state(client, lambda s: mask_of(s)[row, edge + 20])
+    stroked = mask_of(state)
+    assert len(state["clicks"]) == 3 and stroked[corrected].all()
+    # ... then a corrective click (brush off again): the model gets the stroked mask, and undo brings it back.
+    page.keyboard.press("d")
+    background = ~cv2.dilate(stroked.astype(np.uint8), np.ones((41, 41), np.uint8)).astype(bool)
+    far = next(p for p in np.argwhere(background) if p.min() >= 10)  # well inside the image, away from the object
+    widget.click_image(far[1], far[0], "right")
+    state = wait_for_state(client, lambda s: len(s["clicks"]) == 4 and s["mask"] is not None)
+    page.mouse.move(*page_point(widget.canvas, 10, 10))
+    page.keyboard.press("z")
+    state = wait_for_state(client, lambda s: len(s["clicks"]) == 3)
+    assert np.array_equal(mask_of(state), stroked)
     page.keyboard.press("Enter")
     wait_for_state(client, lambda s: s["objects"] == 1)
 
