@@ -146,3 +146,27 @@ def test_exports_as_coco_polygons_and_yolo_segmentation(tmp_path):
     assert '  1: "dog \\"x\\""' in yaml
     assert mask_to_polygons(widget.objects[0].mask)  # the YOLO line came from these
     widget.close()
+
+
+def test_groundtruth_and_png_imports_export_back_the_same_labels(tmp_path):
+    from clickseg_widget.export.groundtruth import read_label_map
+    from clickseg_widget.export.png import load_mask_png
+
+    Image.new("RGB", (80, 60), "gray").save(tmp_path / "a.png")
+    labels = label_map([disk(20, 20, 10), disk(60, 30, 8)], [0, 1], ["cat", "dog"])
+    (tmp_path / "maps").mkdir()
+    (tmp_path / "maps" / "a.png").write_bytes(labels.png)
+    line = semantic_segmentation_manifest_line("a.png", "maps/a.png", labels.color_map, "pets-ref", "j")
+    (tmp_path / "output.manifest").write_text(json.dumps(line) + "\n")
+    widget = ClickSegWidget([tmp_path / "a.png"], segmenter=BoxSegmenter(), classes=["cat", "dog"],
+                            autosave=tmp_path / "out", canvas_size=(160, 120))
+    assert widget.import_labels(tmp_path / "output.manifest") == 2
+    (exported,) = widget.to_groundtruth_manifest()
+    assert np.array_equal(read_label_map(Path(exported["clickseg-ref"]).read_bytes()), read_label_map(labels.png))
+    # A folder of PNG masks comes back as the autosave's PNG masks, pixel for pixel.
+    (tmp_path / "pngs").mkdir()
+    save_mask_png(disk(40, 40, 6), tmp_path / "pngs" / "a-1.png")
+    assert widget.import_labels(tmp_path / "pngs", class_name="cat") == 1
+    saved = json.loads((tmp_path / "out" / "annotations.json").read_text())["annotations"][-1]["clickseg"]["mask_png"]
+    assert np.array_equal(load_mask_png(tmp_path / "out" / saved), disk(40, 40, 6))
+    widget.close()

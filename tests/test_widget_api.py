@@ -585,3 +585,17 @@ def test_brush_and_eraser_strokes_edit_the_mask_undo_redo_and_feed_the_next_clic
     obj = widget.accept()
     assert obj.mask[20, 45]
     widget.close()
+
+
+def test_one_tool_at_a_time_and_an_unknown_tool_is_refused(images, segmenter):
+    widget = make_widget(images, segmenter, None)
+    widget.set_tool("eraser")
+    widget.toolbar.box.value = True  # the toolbar's toggles behave as one choice
+    assert widget.tool == "box" and not widget.toolbar.eraser.value
+    widget.toolbar.box.value = False
+    assert widget.tool == "click"
+    with pytest.raises(ValueError, match="unknown tool 'lasso'"):
+        widget.set_tool("lasso")
+    widget.set_brush_size(1000)
+    assert widget.brush_size == 200
+    widget.close()
