@@ -450,3 +450,11 @@ def test_a_wrongly_labelled_click_is_honoured_in_its_own_disk():
     assert probability[30, 30] < 0.5 and probability[30, 36] >= 0.5  # the positive click was already honoured
     assert probability[30, 32] < 0.5 and probability[30, 33] >= 0.5  # the disk stops short of the other click
     assert probability[30, 20] == pytest.approx(0.9)  # beyond the disk nothing changes
+
+
+def test_a_crop_that_lost_its_object_gets_no_clicks():
+    from clickseg_widget.models.clicknet.train import ClickState
+
+    state = ClickState(np.zeros((16, 16), bool), boundary=False, jitter=0.0, seed=0)
+    state.add_click(np.ones((16, 16), bool))
+    assert state.clicks == []

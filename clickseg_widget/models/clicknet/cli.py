@@ -30,7 +30,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--resume", type=Path, default=None, help="continue the run saved in this checkpoint")
     parser.add_argument("--init", type=Path, default=None, help="warm start from these ClickNet weights (new input channels start at zero)")
     parser.add_argument("--cache", type=Path, default=None, help="folder for decoded training crops, built once and reused")
-    parser.add_argument("--steps", type=int, default=None, help="schedule length in steps (default: --epochs passes over the pool)")
+    parser.add_argument(
+        "--steps", type=int, default=None, help="schedule length in steps (default: --epochs passes over the pool; with --resume: a new length)"
+    )
     parser.add_argument("--epochs", type=int, default=TrainSettings.epochs)
     parser.add_argument("--minutes", type=float, default=None, help="stop this sitting after this many minutes (resume later)")
     parser.add_argument("--checkpoint-every", type=int, default=100, help="steps between checkpoints")
@@ -57,6 +59,10 @@ def run(args: argparse.Namespace) -> int:
     started = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     if args.resume is not None:
         model, optimiser, state, settings, provenance = load_checkpoint(args.resume, device)
+        if args.steps is not None and args.steps != settings.steps:
+            # a new schedule length: the cosine continues from where the run is, towards the new end
+            provenance.setdefault("schedule_changes", []).append({"at_step": state.step, "steps": args.steps})
+            settings.steps = args.steps
         settings.time_budget_s = args.minutes * 60 if args.minutes else None
         settings.progress = not args.quiet
     else:

@@ -82,13 +82,20 @@ def segmentation_loss(logits: torch.Tensor, truth: torch.Tensor, weight: torch.T
 
 
 class ClickState:
-    """The simulated user of one training object, in crop pixel coordinates."""
+    """The simulated user of one training object, in crop pixel coordinates.
+
+    An augmented crop can lose a thin object altogether; its user then
+    clicks nothing and the example teaches "background".
+    """
 
     def __init__(self, truth: np.ndarray, boundary: bool, jitter: float, seed: int) -> None:
-        self.clicker = Clicker(truth, mode="boundary" if boundary else "standard", jitter=jitter, seed=seed)
+        mode = "boundary" if boundary else "standard"
+        self.clicker = Clicker(truth, mode=mode, jitter=jitter, seed=seed) if truth.any() else None
         self.clicks: list[Click] = []
 
     def add_click(self, prediction: np.ndarray) -> None:
+        if self.clicker is None:
+            return
         click = self.clicker.next_click(prediction)
         if click is not None:
             self.clicks.append(click)
