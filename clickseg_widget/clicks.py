@@ -58,7 +58,7 @@ class Click:
         for axis, value in (("x", self.x), ("y", self.y)):
             try:
                 number = float(value)
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):
                 raise ValueError(f"click {axis}={value!r} is not a number") from None
             if not math.isfinite(number):
                 raise ValueError(f"click {axis}={value!r} is not finite: clicks need real pixel coordinates")

@@ -31,7 +31,7 @@ def test_rle_round_trip_and_errors(real_mask):
     assert rle["size"] == list(real_mask.shape) and isinstance(rle["counts"], str)
     assert (rle_to_mask(json.loads(json.dumps(rle))) == real_mask).all()
     assert (rle_to_mask({"size": [2, 2], "counts": [1, 2, 1]}) == np.array([[0, 1], [1, 0]], bool)).all()
-    with pytest.raises(ValueError, match="sum to 3"):
+    with pytest.raises(ValueError, match="cover 3 pixels"):
         rle_to_mask({"size": [2, 2], "counts": [1, 2]})
     with pytest.raises(ValueError, match="'size'"):
         rle_to_mask({"counts": "abc"})

@@ -106,7 +106,7 @@ MALFORMED = [
     ({"version": "1", "image": {"s3_uri": "https://x/y"}, "clicks": GOOD_CLICKS}, "s3://bucket/key"),
     ({"version": "1", "image": {"hash": "0" * 64}, "clicks": []}, "non-empty list"),
     ({"version": "1", "image": {"hash": "0" * 64}, "clicks": [{"x": 1, "y": 2, "kind": "tap"}]}, "clicks[0]: unknown click kind"),
-    ({"version": "1", "image": {"hash": "0" * 64}, "clicks": [{"x": "a", "y": 2, "kind": "extreme"}]}, "clicks[0]: click x='a'"),
+    ({"version": "1", "image": {"hash": "0" * 64}, "clicks": [{"x": "a", "y": 2, "kind": "extreme"}]}, "clicks[0].x must be a JSON number"),
     ({"version": "1", "image": {"hash": "0" * 64}, "clicks": GOOD_CLICKS, "previous_mask": [1]}, "COCO compressed RLE"),
     ({"version": "1", "image": {"hash": "0" * 64}, "clicks": GOOD_CLICKS, "options": {"return_png": "yes"}}, "true or false"),
     ({"version": "1", "image": {"hash": "0" * 64}, "clicks": GOOD_CLICKS, "extra": 1}, "unknown request fields"),

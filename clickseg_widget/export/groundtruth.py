@@ -16,6 +16,8 @@ from typing import Any, Sequence
 import numpy as np
 from PIL import Image
 
+from ..io.images import open_image
+
 # matplotlib's tab10, the colours Ground Truth's own tools default to
 DEFAULT_COLORS = (
     "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
@@ -96,11 +98,15 @@ def label_map(
 
 
 def read_label_map(png: bytes, color_map: dict[str, dict[str, Any]] | None = None) -> np.ndarray:
-    """Class index per pixel; RGB label maps are decoded through ``color_map``."""
-    with Image.open(io.BytesIO(png)) as image:
-        if image.mode == "P":
-            return np.asarray(image).astype(np.int32)
+    """Class index per pixel, decoded by colour through ``color_map`` when given.
+
+    Ground Truth has shipped palette PNGs whose indices do not match their colour map, so
+    palette indices are trusted only when no colour map comes with the label.
+    """
+    with open_image(io.BytesIO(png), "the label map") as image:
         if color_map is None:
+            if image.mode == "P":
+                return np.asarray(image).astype(np.int32)
             raise ValueError("an RGB label map needs its internal-color-map to be decoded")
         rgb = np.asarray(image.convert("RGB")).astype(np.int32)
     packed = (rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2]

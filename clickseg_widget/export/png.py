@@ -8,6 +8,7 @@ import numpy as np
 from PIL import Image
 
 from ..io.atomic import atomic_write_bytes
+from ..io.images import open_image
 from ..protocol.masks import as_binary
 
 
@@ -23,5 +24,5 @@ def save_mask_png(mask: np.ndarray, path: str | os.PathLike) -> None:
 
 
 def load_mask_png(path: str | os.PathLike) -> np.ndarray:
-    with Image.open(path) as img:
+    with open_image(path, str(path)) as img:
         return np.asarray(img.convert("L")) > 127

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import io
 import os
+import warnings
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Union
+from typing import IO, Iterator, Union
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-# 8000 x 8000 must load; PIL's default bomb guard (~89 MP) allows it, and we
-# state the limit explicitly so a larger one gets our own clear message.
+# The one pixel limit for every decoded image (server, widget, Lambdas, Ground Truth readers):
+# 8000 x 8000 must load. Pillow only warns between 1x and 2x its own limit, so ``open_image``
+# checks the header's size itself, before a single pixel is decoded.
 MAX_PIXELS = 16384 * 16384
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 # what a folder of images may hold (the widget's queue, benchmarks, manifests)
@@ -53,15 +56,38 @@ def load_image(source: ImageSource) -> np.ndarray:
     )
 
 
-def _decode(handle, name: str) -> np.ndarray:
+@contextmanager
+def open_image(handle: str | os.PathLike | IO[bytes], name: str) -> Iterator[Image.Image]:
+    """Pillow's lazy open, refused above ``MAX_PIXELS`` before anything is decoded."""
     try:
-        with Image.open(handle) as img:
-            img.load()
-            return _pil_to_rgb(img, name)
+        with warnings.catch_warnings():  # Pillow's warning between 1x and 2x its limit: refused below instead
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            opened = Image.open(handle)
+        with opened as img:
+            if img.width * img.height > MAX_PIXELS:
+                raise ImageError(_too_large(name, img.width, img.height))
+            yield img
     except UnidentifiedImageError:
         raise ImageError(f"{name} is not an image format Pillow can read (PNG, JPEG, BMP, TIFF, WebP...)") from None
     except Image.DecompressionBombError:
         raise ImageError(f"{name} has more than {MAX_PIXELS} pixels: downscale it before labeling") from None
+
+
+def _too_large(name: str, width: int, height: int) -> str:
+    scale = (MAX_PIXELS / (width * height)) ** 0.5
+    return (
+        f"{name} is {width}x{height} = {width * height:,} pixels, above the limit of {MAX_PIXELS:,}: "
+        f"downscale it (e.g. to {int(width * scale)}x{int(height * scale)}) or tile it before labeling"
+    )
+
+
+def _decode(handle: IO[bytes], name: str) -> np.ndarray:
+    try:
+        with open_image(handle, name) as img:
+            img.load()
+            return _pil_to_rgb(img, name)
+    except ImageError:
+        raise
     except (OSError, SyntaxError, ValueError) as err:
         raise ImageError(f"{name} is corrupt or truncated ({err}): re-export or re-download it") from None
 

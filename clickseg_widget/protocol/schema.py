@@ -130,6 +130,8 @@ def _load_json_object(body: bytes | str | Mapping[str, Any], what: str) -> dict[
         data = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise SchemaError(f"the {what} body is not valid JSON ({err}): send a JSON object") from None
+    except RecursionError:
+        raise SchemaError(f"the {what} body nests JSON too deeply: schema v1 needs at most 4 levels") from None
     if not isinstance(data, dict):
         raise SchemaError(f"the {what} body must be a JSON object, got {type(data).__name__}")
     return data
@@ -174,8 +176,10 @@ def _parse_clicks(clicks: Any) -> tuple[Click, ...]:
         unknown = set(click) - {"x", "y", "kind"}
         if unknown:
             raise SchemaError(f"clicks[{index}] has unknown fields {sorted(unknown)}: use x, y, kind", code="invalid_clicks")
-        if any(isinstance(click.get(axis), bool) for axis in ("x", "y")):
-            raise SchemaError(f"clicks[{index}] coordinates must be numbers, not booleans", code="invalid_clicks")
+        for axis in ("x", "y"):
+            value = click.get(axis)
+            if axis in click and (isinstance(value, bool) or not isinstance(value, (int, float))):
+                raise SchemaError(f"clicks[{index}].{axis} must be a JSON number, got {value!r:.40}", code="invalid_clicks")
         try:
             parsed.append(Click.from_dict(click))
         except (ValueError, TypeError) as err:
@@ -210,16 +214,9 @@ def decode_previous_mask(rle: dict[str, Any] | None, width: int, height: int) ->
     if rle is None:
         return None
     try:
-        mask = rle_to_mask(rle)
+        return rle_to_mask(rle, expected_size=(height, width))
     except ValueError as err:
-        raise SchemaError(f"previous_mask: {err}", code="invalid_previous_mask") from None
-    if mask.shape != (height, width):
-        raise SchemaError(
-            f"previous_mask has size {list(mask.shape)} but the image is [{height}, {width}]: "
-            "send the mask returned for this image",
-            code="invalid_previous_mask",
-        )
-    return mask
+        raise SchemaError(f"previous_mask: {err}: send the mask returned for this image", code="invalid_previous_mask") from None
 
 
 # -- responses ------------------------------------------------------------------
