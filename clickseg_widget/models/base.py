@@ -84,9 +84,9 @@ class Segmenter(ABC):
         """Decode ``image`` and run the backend's per-image work; keep the context to reuse it."""
         if isinstance(image, ImageContext):
             return image
+        start = time.perf_counter()
+        pixels = load_image(image)  # decoding needs no model: other threads keep predicting meanwhile
         with self.lock:
-            start = time.perf_counter()
-            pixels = load_image(image)
             context = ImageContext(image=pixels, weights_version=self.weights_version)
             context.features = self.encode(pixels)
             context.prepare_ms = (time.perf_counter() - start) * 1000.0

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 
 from ..models.registry import parse_backend_options
-from .handler import DEFAULT_IMAGE_CACHE, load_serving_model
+from .handler import DEFAULT_IMAGE_CACHE, DEFAULT_IMAGE_CACHE_BYTES, load_serving_model
 from .server import DEFAULT_THREADS
 
 
@@ -17,6 +17,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model-dir", default=None, help="an unpacked model.tar.gz (reads its serving.json and weights)")
     parser.add_argument("--endpoint-name", action="append", default=None, help="answer the runtime route only for this name (repeatable)")
     parser.add_argument("--cache-size", type=int, default=None, help=f"prepared images kept by hash (default {DEFAULT_IMAGE_CACHE})")
+    parser.add_argument("--cache-mb", type=int, default=None,
+                        help=f"memory the prepared images may take, in MB (default {DEFAULT_IMAGE_CACHE_BYTES >> 20})")
     parser.add_argument("--threads", type=int, default=DEFAULT_THREADS, help="waitress worker threads")
 
 
@@ -24,9 +26,16 @@ def run(args: argparse.Namespace) -> int:
     from .app import create_app
     from .server import serve
 
-    if args.cache_size is not None and args.cache_size < 1:
-        raise ValueError("--cache-size must be at least 1")
-    model = load_serving_model(args.model_dir, backend=args.backend, options_override=parse_backend_options(args.option), cache_size=args.cache_size)
+    for flag, value in (("--cache-size", args.cache_size), ("--cache-mb", args.cache_mb)):
+        if value is not None and value < 1:
+            raise ValueError(f"{flag} must be at least 1")
+    model = load_serving_model(
+        args.model_dir,
+        backend=args.backend,
+        options_override=parse_backend_options(args.option),
+        cache_size=args.cache_size,
+        cache_bytes=None if args.cache_mb is None else args.cache_mb << 20,
+    )
     serve(create_app(model, args.endpoint_name), host=args.host, port=args.port, threads=args.threads)
     return 0
 

@@ -36,6 +36,11 @@ from ..protocol.schema import (
 LOG = logging.getLogger(__name__)
 SERVING_CONFIG = "serving.json"
 DEFAULT_IMAGE_CACHE = 32
+# prepared images may be large (a 16k x 16k image is 0.8 GB of pixels): bound the cache by bytes too
+DEFAULT_IMAGE_CACHE_BYTES = 1 << 30
+# new images decoded and encoded at once; further ones are answered 503 at once, so a burst of
+# heavy uploads never ties up every server thread and clicks by hash and /ping keep answering
+DEFAULT_CONCURRENT_PREPARES = 2
 
 # Reads an S3 object's bytes; replaced in tests, built from boto3 lazily otherwise.
 S3Reader = Callable[[str, str], bytes]
@@ -49,8 +54,14 @@ class ServingModel:
     model_version: str
     cache_size: int = DEFAULT_IMAGE_CACHE
     s3_reader: S3Reader | None = None
+    cache_bytes: int = DEFAULT_IMAGE_CACHE_BYTES
+    concurrent_prepares: int = DEFAULT_CONCURRENT_PREPARES
     _images: "OrderedDict[str, ImageContext]" = field(default_factory=OrderedDict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _prepare_slots: threading.Semaphore = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._prepare_slots = threading.BoundedSemaphore(max(1, self.concurrent_prepares))
 
     @property
     def backend(self) -> str:
@@ -95,15 +106,37 @@ class ServingModel:
         image_hash = sha256_hex(data)
         context = self._cached(image_hash)
         if context is None:
-            try:
-                context = self.segmenter.prepare(data)
-            except ImageError as err:
-                raise SchemaError(f"the image cannot be decoded: {err}", code="invalid_image") from None
+            context = self._prepare(data)
             with self._lock:
                 self._images[image_hash] = context
-                while len(self._images) > self.cache_size:
-                    self._images.popitem(last=False)
+                self._evict()
         return image_hash, context
+
+    def _prepare(self, data: bytes) -> ImageContext:
+        if not self._prepare_slots.acquire(blocking=False):
+            raise SchemaError(
+                f"the server is preparing {self.concurrent_prepares} other new images: retry in a moment "
+                "(corrective clicks by image hash are not limited)",
+                code="server_busy",
+                status=503,
+            )
+        try:
+            return self.segmenter.prepare(data)
+        except ImageError as err:
+            raise SchemaError(f"the image cannot be decoded: {err}", code="invalid_image") from None
+        finally:
+            self._prepare_slots.release()
+
+    def _evict(self) -> None:
+        """Drop least recently used images beyond the count or byte bound (the newest always stays)."""
+        total = sum(context_bytes(context) for context in self._images.values())
+        while len(self._images) > 1 and (len(self._images) > self.cache_size or total > self.cache_bytes):
+            total -= context_bytes(self._images.popitem(last=False)[1])
+
+    @property
+    def cached_bytes(self) -> int:
+        with self._lock:
+            return sum(context_bytes(context) for context in self._images.values())
 
     def _cached(self, image_hash: str) -> ImageContext | None:
         with self._lock:
@@ -125,6 +158,20 @@ class ServingModel:
             ) from None
 
 
+def context_bytes(context: ImageContext) -> int:
+    """Pixels plus every array or tensor a backend keeps in the context's features."""
+    return int(context.image.nbytes) + _nbytes(context.features)
+
+
+def _nbytes(value: Any) -> int:
+    if isinstance(value, dict):
+        return sum(_nbytes(item) for item in value.values())
+    if isinstance(value, (list, tuple)):
+        return sum(_nbytes(item) for item in value)
+    size = getattr(value, "nbytes", 0)  # numpy arrays and torch tensors
+    return size if isinstance(size, int) else 0
+
+
 def boto3_s3_reader() -> S3Reader:
     import boto3
 
@@ -138,6 +185,7 @@ def load_serving_model(
     options_override: dict[str, Any] | None = None,
     model_version: str | None = None,
     cache_size: int | None = None,
+    cache_bytes: int | None = None,
 ) -> ServingModel:
     """Build the model from ``model_dir/serving.json`` (written by ``build_model_archive``) or a backend name.
 
@@ -169,6 +217,7 @@ def load_serving_model(
         segmenter=segmenter,
         model_version=str(model_version or config.get("model_version") or segmenter.name),
         cache_size=int(cache_size or config.get("image_cache_size") or DEFAULT_IMAGE_CACHE),
+        cache_bytes=int(cache_bytes or config.get("image_cache_bytes") or DEFAULT_IMAGE_CACHE_BYTES),
     )
 
 

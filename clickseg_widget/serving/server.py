@@ -13,12 +13,34 @@ from typing import Sequence
 from flask import Flask
 from waitress import create_server
 
-DEFAULT_THREADS = 4
+from .app import MAX_CONTAINER_BODY_BYTES
+
+DEFAULT_THREADS = 8
+# Connection limits (README, "Serving"): waitress reads each request in its event loop before a
+# thread sees it, so slow or idle sockets cost a connection slot, not a thread; allow many, drop
+# idle ones, and refuse bodies above the container route's own limit while they arrive.
+CONNECTION_LIMIT = 1000
+IDLE_TIMEOUT_S = 30
+MAX_REQUEST_BODY_BYTES = MAX_CONTAINER_BODY_BYTES
+
+
+def create_limited_server(app: Flask, host: str, port: int, threads: int):
+    """waitress with the documented connection, idle and body limits."""
+    return create_server(
+        app,
+        host=host,
+        port=port,
+        threads=threads,
+        ident="clickseg",
+        connection_limit=CONNECTION_LIMIT,
+        channel_timeout=IDLE_TIMEOUT_S,
+        max_request_body_size=MAX_REQUEST_BODY_BYTES,
+    )
 
 
 def serve(app: Flask, host: str = "127.0.0.1", port: int = 8080, threads: int = DEFAULT_THREADS) -> None:
     """Block serving ``app``; prints the bound address (port 0 picks a free one)."""
-    server = create_server(app, host=host, port=port, threads=threads, ident="clickseg")
+    server = create_limited_server(app, host, port, threads)
     print(f"clickseg serve: listening on http://{server.effective_host}:{server.effective_port}", flush=True)
     server.run()
 
@@ -27,7 +49,7 @@ class BackgroundServer:
     """``app`` served from a daemon thread (e.g. inside a notebook); port 0 picks a free port."""
 
     def __init__(self, app: Flask, host: str = "127.0.0.1", port: int = 0, threads: int = DEFAULT_THREADS) -> None:
-        self._server = create_server(app, host=host, port=port, threads=threads, ident="clickseg")
+        self._server = create_limited_server(app, host, port, threads)
         self.url = f"http://{self._server.effective_host}:{self._server.effective_port}"
         self._thread = threading.Thread(target=self._server.run, name="clickseg-serve", daemon=True)
         self._thread.start()
