@@ -14,12 +14,25 @@ Layout of the folder::
 Both files are written atomically (temporary file + ``os.replace``); the
 mask first, so the JSON never names a PNG that is not there.  Opening a
 widget on the same folder resumes: objects come back by image file name.
+
+Two widgets on one folder (two notebooks, or a cell re-run without closing the
+first) must not overwrite each other: every write holds ``.clickseg.lock`` and
+first checks that ``annotations.json`` is still what this widget last read or
+wrote; if another writer changed it, the write is refused with a message.
 """
 from __future__ import annotations
 
+import hashlib
 import json
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterator, TypeVar
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None  # type: ignore[assignment]
+    import msvcrt
 
 from ..clicks import Click
 from ..export.coco import CocoDataset, segmentation_to_mask
@@ -30,6 +43,12 @@ from .state import LabeledObject, LabelingState
 
 ANNOTATIONS_FILE = "annotations.json"
 MASKS_DIR = "masks"
+LOCK_FILE = ".clickseg.lock"
+Result = TypeVar("Result")
+
+
+class ConcurrentWriterError(RuntimeError):
+    """Another widget wrote the autosave folder since this one read it."""
 
 
 def coco_dict(state: LabelingState, current_image: str | None = None) -> dict[str, Any]:
@@ -106,6 +125,9 @@ class Autosave:
     def __init__(self, folder: str | Path) -> None:
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
+        self._known = self._fingerprint()  # of annotations.json as this widget last saw it
+        with self._locked():
+            self._remove_leftover_temporaries()
 
     @property
     def annotations_path(self) -> Path:
@@ -113,6 +135,7 @@ class Autosave:
 
     def load(self) -> tuple[dict[str, list[LabeledObject]], str | None]:
         """Saved objects by image file name, and the image to resume on (None on a new folder)."""
+        self._known = self._fingerprint()
         if not self.annotations_path.exists():
             return {}, None
         try:
@@ -142,13 +165,74 @@ class Autosave:
         return objects, current
 
     def save_object(self, state: LabelingState, obj: LabeledObject) -> Path:
-        save_mask_png(obj.mask, self.folder / mask_path(state.item.name, obj.object_id))
-        return self.save_index(state)
+        """The mask PNG, then the index; if the index cannot be written, the PNG is put back as it was."""
+
+        def write() -> Path:
+            png = self.folder / mask_path(state.item.name, obj.object_id)
+            previous = png.read_bytes() if png.exists() else None
+            save_mask_png(obj.mask, png)
+            try:
+                return self._write_index(state)
+            except BaseException:
+                if previous is None:
+                    png.unlink(missing_ok=True)
+                else:
+                    atomic_write_bytes(png, previous)
+                raise
+
+        return self._exclusive(write)
 
     def delete_object(self, state: LabelingState, obj: LabeledObject) -> Path:
-        path = self.save_index(state)
-        (self.folder / mask_path(state.item.name, obj.object_id)).unlink(missing_ok=True)
-        return path
+        def write() -> Path:
+            path = self._write_index(state)
+            (self.folder / mask_path(state.item.name, obj.object_id)).unlink(missing_ok=True)
+            return path
+
+        return self._exclusive(write)
 
     def save_index(self, state: LabelingState) -> Path:
-        return atomic_write_json(self.annotations_path, coco_dict(state, current_image=state.item.name))
+        return self._exclusive(lambda: self._write_index(state))
+
+    def _write_index(self, state: LabelingState) -> Path:
+        path = atomic_write_json(self.annotations_path, coco_dict(state, current_image=state.item.name))
+        self._known = self._fingerprint()
+        return path
+
+    def _exclusive(self, write: Callable[[], Result]) -> Result:
+        with self._locked():
+            if self._fingerprint() != self._known:
+                raise ConcurrentWriterError(
+                    f"{self.annotations_path} was changed by another widget since this one opened it "
+                    "(two widgets on one folder): nothing was written. Close the other widget, then open this "
+                    "folder again to continue with both sets of labels, or pick another autosave folder"
+                )
+            return write()
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        """An exclusive lock on the folder across processes and across widgets in one process."""
+        with open(self.folder / LOCK_FILE, "a+b") as handle:
+            if fcntl is not None:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            else:
+                msvcrt.locking(handle.fileno(), msvcrt.LK_LOCK, 1)
+            try:
+                yield
+            finally:
+                if fcntl is not None:
+                    fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+                else:
+                    handle.seek(0)
+                    msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
+
+    def _fingerprint(self) -> str | None:
+        try:
+            return hashlib.sha256(self.annotations_path.read_bytes()).hexdigest()
+        except FileNotFoundError:
+            return None
+
+    def _remove_leftover_temporaries(self) -> None:
+        """Temporary files of writes that were interrupted (every write holds the lock, so none is live)."""
+        for folder in (self.folder, self.folder / MASKS_DIR):
+            for leftover in folder.glob(".*.tmp"):
+                leftover.unlink(missing_ok=True)

@@ -362,6 +362,14 @@ class LabelingState:
         self.draft = next_draft
         return obj
 
+    def checkpoint(self) -> tuple[Any, ...]:
+        """What ``accept`` changes, so an accept whose autosave failed can be undone."""
+        return self.draft, list(self.accepted), self.selected_id, self.next_object_id
+
+    def rollback(self, checkpoint: tuple[Any, ...]) -> None:
+        self.draft, accepted, self.selected_id, self.next_object_id = checkpoint
+        self.accepted[:] = accepted
+
     def find(self, object_id: int) -> LabeledObject:
         for obj in self.accepted:
             if obj.object_id == object_id:

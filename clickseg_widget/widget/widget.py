@@ -190,8 +190,14 @@ class ClickSegWidget(widgets.VBox):
         """Accept the current object; with autosave it is on disk when this returns."""
         self.wait(timeout)
         with self._lock:
+            checkpoint = self.state.checkpoint()
             obj = self.state.accept()
-            saved = self.autosave.save_object(self.state, obj) if self.autosave else None
+            try:
+                saved = self.autosave.save_object(self.state, obj) if self.autosave else None
+            except Exception as err:  # all or nothing: not on disk, so not accepted and still editable
+                self.state.rollback(checkpoint)
+                self._status(f"not accepted, the autosave failed: {err}", error=True)
+                raise
             with self.view.batch():
                 self._after_objects_change()
                 self.view.show_clicks(self.state.draft.clicks)  # the accepted object's markers go
