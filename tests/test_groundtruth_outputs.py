@@ -61,9 +61,10 @@ def test_classification_outputs_parse(shared_data, name, attribute, count):
     if count is not None:
         assert len(result.objects) == count
         assert all(o.task == "classification" and o.class_name for o in result.objects)
-    else:  # script-written: "auto-label-metadata" without an "auto-label" value, so no line is a label
-        assert result.attribute is None and not result.objects
-        assert result.unlabeled_lines == len(parsed.records) == 1140
+    else:  # script-written: "auto-label-metadata" without an "auto-label" value: found by its metadata
+        assert result.attribute == "auto-label" and result.unlabeled_lines == 0
+        assert len(result.objects) == len(parsed.records) == 1140
+        assert all(o.task == "classification" and o.class_name for o in result.objects)
 
 
 def test_malformed_lines_name_file_and_line(tmp_path, shared_data):
@@ -136,3 +137,32 @@ def test_segmentation_without_color_map_is_an_error():
     parsed = parse_json_lines(json.dumps(record), "m")
     with pytest.raises(ManifestError, match="internal-color-map"):
         labeled_objects(parsed)
+
+
+def test_lines_without_a_recognisable_label_attribute_say_what_was_found(tmp_path, shared_data):
+    lines = [json.loads(line) for line in (shared_data / BIRDS).read_text().splitlines()[:3]]
+    for line in lines:  # the label under "bird", its metadata under "bird-meta": nothing says which is the label
+        line["bird"], line["bird-meta"] = line.pop("category"), line.pop("category-metadata")
+    path = tmp_path / "renamed.manifest"
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    with pytest.raises(ManifestError, match=r"renamed.manifest, line 1: no recognisable label attribute: .*found keys \['bird', 'bird-meta'\]"):
+        labeled_objects(read_manifest(path))
+    with pytest.warns(UserWarning, match="no recognisable label attribute"):
+        assert labeled_objects(read_manifest(path), lenient=True).objects == []
+
+
+def test_a_named_attribute_missing_from_the_lines_falls_back_to_the_metadata_key(shared_data):
+    with pytest.warns(UserWarning, match="no line carries the label attribute 'my-job'"):
+        result = labeled_objects(read_manifest(shared_data / BIRDS), "my-job")
+    assert result.attribute != "my-job" and result.objects
+
+
+def test_non_utf8_bytes_and_a_byte_order_mark(tmp_path, shared_data):
+    lines = (shared_data / BIRDS).read_bytes().splitlines()[:4]
+    lines[2] = lines[2].replace(b'"', b'"\xff', 1)
+    path = tmp_path / "mixed.manifest"
+    path.write_bytes(b"\xef\xbb\xbf" + b"\n".join(lines) + b"\n")
+    with pytest.raises(ManifestError, match=r"mixed.manifest, line 3: byte 0xff at column 3 is not UTF-8"):
+        read_manifest(path)
+    lenient = read_manifest(path, lenient=True)
+    assert [number for number, _ in lenient.records] == [1, 2, 4] and len(lenient.skipped) == 1

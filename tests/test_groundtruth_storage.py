@@ -93,3 +93,5 @@ def test_uri_helpers():
     assert relative_in_job("s3://b/out/job/annotations/consolidated-annotation/output/0.png") == (
         "annotations/consolidated-annotation/output/0.png")
     assert relative_in_job("s3://b/images/0.png") is None
+    assert relative_in_job("s3://b/team/annotations/manifests/job/annotations/consolidated-annotation/output/0.png") == (
+        "annotations/consolidated-annotation/output/0.png")

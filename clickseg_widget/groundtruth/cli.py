@@ -80,7 +80,9 @@ def _report(args: argparse.Namespace) -> int:
             _save_figures(job, Path(args.figures), _cost_model(args))
     for warning in caught:
         print(f"warning: {warning.message}", file=sys.stderr)
-    skipped = len(job.iterations.skipped) + (len(job.manifest.skipped) if job.manifest else 0)
+    # the iterations fall back to the output manifest, so one bad line may be in both lists
+    both = [*job.iterations.skipped, *(job.manifest.skipped if job.manifest else [])]
+    skipped = len({(error.location, error.line_number) for error in both})
     if skipped:
         print(f"skipped {skipped} malformed lines (--lenient)", file=sys.stderr)
     return 0

@@ -107,7 +107,7 @@ def read_iterations(
 
     auto_files = [f for f in folder.list_files(ACTIVE_LEARNING_DIR) if f.endswith("/" + AUTO_LABEL_FILE)]
     for number, relative in _numbered(auto_files, active_learning_iteration, notes):
-        parsed = parse_json_lines(read_text(folder, relative), folder.location(relative), lenient, prefix_token=True)
+        parsed = parse_json_lines(folder.read_bytes(relative), folder.location(relative), lenient, prefix_token=True)
         objects = labeled_objects(parsed, attribute, lenient)
         skipped.extend(objects.skipped)
         counts(number).machine_objects += len(objects.objects)

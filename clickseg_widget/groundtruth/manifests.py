@@ -35,17 +35,23 @@ class ParsedLines:
     skipped: list[ManifestError] = field(default_factory=list)
 
 
-def parse_json_lines(text: str, location: str, lenient: bool = False, prefix_token: bool = False) -> ParsedLines:
-    """Parse one JSON object per line; blank lines are allowed.
+def parse_json_lines(content: bytes | str, location: str, lenient: bool = False, prefix_token: bool = False) -> ParsedLines:
+    """Parse one JSON object per line; blank lines and a UTF-8 byte-order mark are allowed.
 
+    Bytes are decoded line by line, so a byte that is not UTF-8 is reported (or,
+    when lenient, skipped) with its line like any other bad line.
     ``prefix_token`` reads active-learning output, where each line is a token,
     a space, then the manifest line.
     """
     parsed = ParsedLines(location)
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
+    bom = b"\xef\xbb\xbf" if isinstance(content, bytes) else "\ufeff"
+    if content.startswith(bom):  # type: ignore[arg-type]
+        content = content[len(bom):]
+    for number, raw in enumerate(content.splitlines(), start=1):
         try:
+            line = _decoded(raw)
+            if not line.strip():
+                continue
             parsed.records.append((number, _parse_line(line, prefix_token)))
         except ValueError as err:
             error = ManifestError(location, number, str(err))
@@ -53,6 +59,18 @@ def parse_json_lines(text: str, location: str, lenient: bool = False, prefix_tok
                 raise error from None
             parsed.skipped.append(error)
     return parsed
+
+
+def _decoded(raw: bytes | str) -> str:
+    if isinstance(raw, str):
+        return raw
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ValueError(
+            f"byte 0x{raw[err.start]:02x} at column {err.start + 1} is not UTF-8; Ground Truth manifests are UTF-8 "
+            "(re-encode the file, or read it with lenient=True to skip the line)"
+        ) from None
 
 
 def _parse_line(line: str, prefix_token: bool) -> dict[str, Any]:
@@ -71,7 +89,7 @@ def _parse_line(line: str, prefix_token: bool) -> dict[str, Any]:
 
 def read_manifest(path: str | Path, lenient: bool = False) -> ParsedLines:
     path = Path(path)
-    return parse_json_lines(path.read_text(encoding="utf-8"), str(path), lenient)
+    return parse_json_lines(path.read_bytes(), str(path), lenient)
 
 
 def to_json_lines(records: Iterable[dict[str, Any]]) -> str:

@@ -7,11 +7,12 @@ responses and active-learning output, since all carry ``<attr>`` and
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
 from .manifests import ManifestError, ParsedLines, parse_json_lines
-from .storage import JobFolder, read_text
+from .storage import JobFolder
 
 OUTPUT_MANIFEST = "manifests/output/output.manifest"
 TYPE_BOXES = "groundtruth/object-detection"
@@ -59,8 +60,12 @@ class LabeledObject:
 
 
 def label_attributes(record: dict[str, Any]) -> list[str]:
-    """Keys that have a ``-metadata`` companion: the label attributes on a line."""
-    return [key for key in record if not key.endswith("-metadata") and f"{key}-metadata" in record]
+    """The label attributes on a line, found by their ``<name>-metadata`` object.
+
+    Some script-written manifests keep the metadata under the job's name but the value
+    under another key; a classification label is whole without the value.
+    """
+    return [key[: -len("-metadata")] for key, value in record.items() if key.endswith("-metadata") and isinstance(value, dict)]
 
 
 def choose_attribute(records: list[tuple[int, dict[str, Any]]], location: str) -> str | None:
@@ -72,6 +77,32 @@ def choose_attribute(records: list[tuple[int, dict[str, Any]]], location: str) -
         if len(found) > 1:
             raise ManifestError(location, number, f"several label attributes ({', '.join(found)}): pass attribute=<name>")
     return None
+
+
+def label_attribute(parsed: ParsedLines, attribute: str | None, lenient: bool) -> str | None:
+    """``attribute`` when the lines carry it, else the key with a ``-metadata`` sibling.
+
+    Lines that carry keys besides the image but no recognisable label are an error (a
+    warning when lenient) that names what was found, never a silent report of 0 objects.
+    """
+    if attribute is not None and any(attribute in record or f"{attribute}-metadata" in record for _, record in parsed.records):
+        return attribute
+    detected = choose_attribute(parsed.records, parsed.location)
+    if detected is not None:
+        if attribute is not None:
+            warnings.warn(f"{parsed.location}: no line carries the label attribute {attribute!r}; reading {detected!r}, "
+                          f"the key with a '{detected}-metadata' sibling", stacklevel=3)
+        return detected
+    for number, record in parsed.records:
+        others = sorted(key for key in record if key not in ("source-ref", "source"))
+        if others:
+            expected = f"'{attribute}' and '{attribute}-metadata'" if attribute else "a key <name> with a '<name>-metadata' sibling"
+            error = ManifestError(parsed.location, number, f"no recognisable label attribute: expected {expected}, found keys {others}")
+            if not lenient:
+                raise error
+            warnings.warn(str(error), stacklevel=3)
+            break
+    return attribute
 
 
 def parse_labeled_object(record: dict[str, Any], attribute: str) -> LabeledObject:
@@ -92,7 +123,9 @@ def parse_labeled_object(record: dict[str, Any], attribute: str) -> LabeledObjec
         job_name=metadata.get("job-name"),
         raw=record,
     )
-    value = record[attribute]
+    value = record.get(attribute)
+    if value is None and not (label_type == TYPE_CLASSIFICATION or "class-name" in metadata):
+        raise ValueError(f"the line has '{attribute}-metadata' but no '{attribute}' label (found keys {sorted(record)})")
     if label_type == TYPE_BOXES or (isinstance(value, dict) and "annotations" in value):
         return _boxes(value, metadata, common)
     if label_type == TYPE_SEGMENTATION or "internal-color-map" in metadata:
@@ -195,10 +228,10 @@ class ManifestObjects:
 
 def labeled_objects(parsed: ParsedLines, attribute: str | None = None, lenient: bool = False) -> ManifestObjects:
     """Interpret parsed lines; a bad line raises ``ManifestError`` (or is skipped when lenient)."""
-    attribute = attribute or choose_attribute(parsed.records, parsed.location)
+    attribute = label_attribute(parsed, attribute, lenient)
     result = ManifestObjects(parsed.location, attribute, [], list(parsed.skipped))
     for number, record in parsed.records:
-        if attribute is None or attribute not in record:
+        if attribute is None or (attribute not in record and f"{attribute}-metadata" not in record):
             result.unlabeled_lines += 1  # an object that failed or was never labeled
             continue
         try:
@@ -214,5 +247,5 @@ def labeled_objects(parsed: ParsedLines, attribute: str | None = None, lenient: 
 def read_output_manifest(folder: JobFolder, relative: str = OUTPUT_MANIFEST, attribute: str | None = None,
                          lenient: bool = False) -> ManifestObjects:
     """The final (or an intermediate) manifest of a job folder."""
-    text = read_text(folder, relative)
-    return labeled_objects(parse_json_lines(text, folder.location(relative), lenient), attribute, lenient)
+    content = folder.read_bytes(relative)
+    return labeled_objects(parse_json_lines(content, folder.location(relative), lenient), attribute, lenient)

@@ -27,7 +27,12 @@ class JobFolder(Protocol):
 
 
 def read_text(folder: JobFolder, relative: str) -> str:
-    return folder.read_bytes(relative).decode("utf-8")
+    """A UTF-8 file of the job (a byte-order mark is allowed), or an error that names it."""
+    data = folder.read_bytes(relative)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{folder.location(relative)}: byte 0x{data[err.start]:02x} at offset {err.start} is not UTF-8") from None
 
 
 @dataclass(frozen=True)
@@ -106,12 +111,13 @@ def open_job_folder(source: str | Path, s3_client: Any = None) -> JobFolder:
 
 
 def relative_in_job(uri: str) -> str | None:
-    """The job-relative path of an S3 URI that points inside a job folder (e.g. a label PNG)."""
-    for marker in JOB_SUBFOLDERS:
-        index = uri.find("/" + marker)
-        if index >= 0:
-            return uri[index + 1 :]
-    return None
+    """The job-relative path of an S3 URI that points inside a job folder (e.g. a label PNG).
+
+    The last subfolder name counts: the output path above the job may itself contain
+    ``annotations/`` or ``manifests/``, the paths Ground Truth writes inside the job do not.
+    """
+    index = max(uri.rfind("/" + marker) for marker in JOB_SUBFOLDERS)
+    return uri[index + 1 :] if index >= 0 else None
 
 
 def upload_bytes(s3_client: Any, uri: str, data: bytes, content_type: str = "application/octet-stream") -> str:
