@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import os
+import struct
+import zlib
 from pathlib import Path
 
 import pytest
@@ -20,3 +22,16 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def grabcut_dir(shared_data: Path) -> Path:
     return shared_data / "grabcut"
+
+
+def _with_header_size(png: bytes, width: int, height: int) -> bytes:
+    """A real PNG whose IHDR claims another size, as a decompression bomb's header does."""
+    ihdr = bytearray(png[8:33])  # length, type, 13 data bytes, crc
+    ihdr[8:16] = struct.pack(">II", width, height)
+    ihdr[21:25] = struct.pack(">I", zlib.crc32(bytes(ihdr[4:21])))
+    return png[:8] + bytes(ihdr) + png[33:]
+
+
+@pytest.fixture(scope="session")
+def with_header_size():
+    return _with_header_size

@@ -180,3 +180,22 @@ def test_event_problems_are_named(s3, monkeypatch):
         consolidation.category_names([])
     with pytest.raises(ValueError, match="labeling-job/<name>"):
         consolidation.job_name_of("arn:aws:sagemaker:us-east-1:1:endpoint/x")
+
+
+def test_an_answer_declaring_a_huge_image_is_left_out_and_the_batch_consolidated(s3, truth, with_header_size):
+    bomb = worker_answer(truth.astype(np.int32))
+    answer = json.loads(json.loads(bomb["annotationData"]["content"])["clickseg"])
+    png = base64.b64decode(answer["labeledImage"]["pngImageData"])
+    answer["labeledImage"]["pngImageData"] = base64.b64encode(with_header_size(png, 40000, 40000)).decode()
+    bomb["annotationData"]["content"] = json.dumps({"clickseg": json.dumps(answer)})
+    good = [worker_answer(truth.astype(np.int32)) for _ in range(2)]
+    payload = [
+        {"datasetObjectId": "1", "dataObject": {"source-ref": "s3://b/x.jpg"}, "annotations": [bomb, *good]},
+        {"datasetObjectId": "2", "dataObject": {"source-ref": "s3://b/y.jpg"}, "annotations": [bomb]},
+        {"datasetObjectId": "3", "dataObject": {"source-ref": "s3://b/z.jpg"}, "annotations": good},
+    ]
+    result = consolidation.handler(consolidation_event(s3, payload))
+    assert [r["datasetObjectId"] for r in result] == ["1", "3"]
+    uri = result[0]["consolidatedAnnotation"]["content"]["animals-ref"]
+    classes = read_label_map(s3.get_object(Bucket=BUCKET, Key=uri.split(f"s3://{BUCKET}/", 1)[1])["Body"].read())
+    assert np.array_equal(classes == 1, truth)

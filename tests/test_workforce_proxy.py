@@ -198,3 +198,9 @@ def test_s3_images_only_from_the_allowed_prefixes(env, sample):
     assert sibling["statusCode"] == 403  # a prefix is a folder, not a string start
     allowed = post(request({"s3_uri": "s3://labeling-images/input/x.png"}, clicks))
     assert allowed["statusCode"] != 403  # forwarded: the local endpoint then fails to read S3, which is fine here
+    for escape in ("s3://labeling-images/input/../../other-bucket/secret.png", "s3://labeling-images/input/./x.png",
+                   "s3://labeling-images/input//x.png", "s3://../input/x.png", "s3://Labeling_Images/input/x.png"):
+        env.setenv("ALLOWED_S3_PREFIXES", f"{escape.split('/input/')[0]}/input" if escape.startswith("s3://..") else "s3://labeling-images/input")
+        refused = post(request({"s3_uri": escape}, clicks))
+        assert refused["statusCode"] == 400, escape
+        assert "'..' path segments" in json.loads(refused["body"])["error"]["message"]

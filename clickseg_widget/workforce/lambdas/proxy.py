@@ -22,8 +22,10 @@ import binascii
 import functools
 import json
 import os
+import re
 from typing import Any
 
+from ...io.s3 import parse_s3_uri
 from ...protocol.runtime import invoke_failure, runtime_client
 from ...protocol.schema import JSON_CONTENT_TYPE, MAX_INVOKE_PAYLOAD_BYTES, SchemaError, error_body, parse_request
 
@@ -50,6 +52,13 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     except SchemaError as err:
         return _error(err.status, err.code, str(err), cors)
     s3_uri = request.image.s3_uri
+    if s3_uri is not None and not _plain_s3_uri(s3_uri):
+        return _error(
+            400, "invalid_image",
+            f"image.s3_uri {s3_uri!r} is not a plain S3 object URI: use a valid bucket name and a key without "
+            "empty, '.' or '..' path segments",
+            cors,
+        )
     if s3_uri is not None and not any(s3_uri.startswith(prefix) for prefix in _allowed_s3_prefixes()):
         return _error(
             403, "s3_uri_not_allowed",
@@ -69,6 +78,21 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         "headers": {**cors, "Content-Type": JSON_CONTENT_TYPE},
         "body": answer["Body"].read().decode("utf-8"),
     }
+
+
+_BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+
+
+def _plain_s3_uri(uri: str) -> bool:
+    """A bucket name S3 accepts and a key with no segment a path normaliser would collapse.
+
+    Checked before the prefix comparison, so ``s3://allowed/prefix/../../other/secret.png``
+    cannot pass as being under ``s3://allowed/prefix/``.
+    """
+    bucket, key = parse_s3_uri(uri)
+    if not _BUCKET_NAME.fullmatch(bucket) or ".." in bucket:
+        return False
+    return all(segment not in ("", ".", "..") for segment in key.split("/"))
 
 
 def _allowed_s3_prefixes() -> list[str]:
