@@ -121,6 +121,24 @@ def test_malformed_active_learning_line_names_file_and_line(tmp_path, bird_lines
     assert lenient.iterations[4].machine_objects == 2
 
 
+def test_iteration_folders_spelled_two_ways_are_counted_together_with_a_warning(tmp_path, bird_lines):
+    files, expected = job_files(bird_lines)
+    name = f"{CONSOLIDATION}/iteration-2/2026-01-01_02:30:00.json"
+    files[name.replace("iteration-2/", "iteration-02/")] = files.pop(name)
+    write_local(tmp_path, files)
+    with pytest.warns(GroundTruthWarning, match="folders iteration-02, iteration-2 are all iteration 2"):
+        result = read_iterations(LocalJobFolder(tmp_path))
+    assert result.iterations[1].human_objects == expected[2][0]
+
+
+def test_a_utf8_byte_order_mark_is_accepted(tmp_path, bird_lines):
+    files, expected = job_files(bird_lines)
+    for name in files:
+        files[name] = b"\xef\xbb\xbf" + files[name]
+    write_local(tmp_path, files)
+    check(read_iterations(LocalJobFolder(tmp_path)), expected)
+
+
 def test_malformed_consolidation_file_is_reported(tmp_path, bird_lines):
     files, _ = job_files(bird_lines)
     files[f"{CONSOLIDATION}/iteration-2/2026-01-01_02:00:00.json"] = b'[{"datasetObjectId": "1"}]'

@@ -127,6 +127,7 @@ def read_iterations(
 
 def _numbered(files: list[str], number_of, notes: list[str]) -> list[tuple[int, str]]:
     numbered = []
+    spellings: dict[int, set[str]] = defaultdict(set)
     for relative in files:
         if relative.endswith("/"):
             continue
@@ -135,7 +136,18 @@ def _numbered(files: list[str], number_of, notes: list[str]) -> list[tuple[int, 
             notes.append(f"{relative}: no iteration number in the path; file ignored")
             continue
         numbered.append((number, relative))
+        spellings[number].add(_iteration_folder(relative))
+    for number, names in sorted(spellings.items()):
+        if len(names) > 1:
+            notes.append(f"folders {', '.join(sorted(names))} are all iteration {number}: their labels are counted together; "
+                         "check that the job folder was not assembled from two copies")
     return sorted(numbered)
+
+
+def _iteration_folder(relative: str) -> str:
+    """The path part that gave a file its iteration number, as spelled (``iteration-01``, ``3``)."""
+    match = _ITERATION_DIR.search(relative)
+    return match.group(0).strip("/") if match else PurePosixPath(relative).parts[-3]
 
 
 def _consolidated(folder: JobFolder, relative: str, lenient: bool, skipped: list[ManifestError], attribute: str | None):
