@@ -85,7 +85,7 @@ def test_ping_and_clicks_answer_while_new_images_are_being_decoded(samples, monk
         with ThreadPoolExecutor(4) as pool:
             heavy = [pool.submit(post, server.url, upload(sample), 90) for sample in samples[1:4]]
             try:
-                for _ in range(model.concurrent_prepares):
+                for _ in range(model.concurrent_uploads):
                     assert decoding.acquire(timeout=ANSWER_WITHIN_S), "the uploads never reached the decoder"
                 assert ping(server.url) == 200
                 status, answer = post(server.url, click)
@@ -93,7 +93,7 @@ def test_ping_and_clicks_answer_while_new_images_are_being_decoded(samples, monk
             finally:
                 released.set()
             statuses = sorted(future.result()[0] for future in heavy)
-    assert statuses.count(200) >= model.concurrent_prepares and set(statuses) <= {200, 503}
+    assert statuses.count(200) >= model.concurrent_uploads and set(statuses) <= {200, 503}
     if 503 in statuses:
         busy = [future.result()[1] for future in heavy if future.result()[0] == 503][0]
         assert busy["error"]["code"] == "server_busy" and "retry" in busy["error"]["message"]

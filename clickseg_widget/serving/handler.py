@@ -38,9 +38,11 @@ SERVING_CONFIG = "serving.json"
 DEFAULT_IMAGE_CACHE = 32
 # prepared images may be large (a 16k x 16k image is 0.8 GB of pixels): bound the cache by bytes too
 DEFAULT_IMAGE_CACHE_BYTES = 1 << 30
-# new images decoded and encoded at once; further ones are answered 503 at once, so a burst of
-# heavy uploads never ties up every server thread and clicks by hash and /ping keep answering
-DEFAULT_CONCURRENT_PREPARES = 2
+# Requests that upload an image (decode, prepare, first mask: the heavy ones) run one at a time;
+# others wait up to UPLOAD_WAIT_S, then get 503. So a burst of large uploads takes at most one
+# core and one server thread at a time, and clicks by hash and /ping keep answering.
+DEFAULT_CONCURRENT_UPLOADS = 1
+UPLOAD_WAIT_S = 10.0
 
 # Reads an S3 object's bytes; replaced in tests, built from boto3 lazily otherwise.
 S3Reader = Callable[[str, str], bytes]
@@ -55,19 +57,34 @@ class ServingModel:
     cache_size: int = DEFAULT_IMAGE_CACHE
     s3_reader: S3Reader | None = None
     cache_bytes: int = DEFAULT_IMAGE_CACHE_BYTES
-    concurrent_prepares: int = DEFAULT_CONCURRENT_PREPARES
+    concurrent_uploads: int = DEFAULT_CONCURRENT_UPLOADS
     _images: "OrderedDict[str, ImageContext]" = field(default_factory=OrderedDict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-    _prepare_slots: threading.Semaphore = field(init=False, repr=False)
+    _upload_slots: threading.Semaphore = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self._prepare_slots = threading.BoundedSemaphore(max(1, self.concurrent_prepares))
+        self._upload_slots = threading.BoundedSemaphore(max(1, self.concurrent_uploads))
 
     @property
     def backend(self) -> str:
         return self.segmenter.name
 
     def invoke(self, request: SegmentRequest) -> dict[str, Any]:
+        if request.image.hash is not None:  # a click on a prepared image: never queued behind uploads
+            return self._invoke(request)
+        if not self._upload_slots.acquire(timeout=UPLOAD_WAIT_S):
+            raise SchemaError(
+                f"the server is busy with {self.concurrent_uploads} other image uploads: retry in a moment "
+                "(clicks on an uploaded image, by its hash, are not limited)",
+                code="server_busy",
+                status=503,
+            )
+        try:
+            return self._invoke(request)
+        finally:
+            self._upload_slots.release()
+
+    def _invoke(self, request: SegmentRequest) -> dict[str, Any]:
         start = time.perf_counter()
         image_hash, context = self._context_for(request)
         prepare_ms = (time.perf_counter() - start) * 1000.0
@@ -113,19 +130,10 @@ class ServingModel:
         return image_hash, context
 
     def _prepare(self, data: bytes) -> ImageContext:
-        if not self._prepare_slots.acquire(blocking=False):
-            raise SchemaError(
-                f"the server is preparing {self.concurrent_prepares} other new images: retry in a moment "
-                "(corrective clicks by image hash are not limited)",
-                code="server_busy",
-                status=503,
-            )
         try:
             return self.segmenter.prepare(data)
         except ImageError as err:
             raise SchemaError(f"the image cannot be decoded: {err}", code="invalid_image") from None
-        finally:
-            self._prepare_slots.release()
 
     def _evict(self) -> None:
         """Drop least recently used images beyond the count or byte bound (the newest always stays)."""
