@@ -147,8 +147,11 @@ def pinger(port: int, stop: threading.Event, tally: Tally) -> None:
 
 
 def rss_mb(pid: int) -> float:
+    """The server's resident memory, its worker processes included."""
     with open(f"/proc/{pid}/statm") as handle:
-        return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+        own = int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    with open(f"/proc/{pid}/task/{pid}/children") as handle:
+        return own + sum(rss_mb(int(child)) for child in handle.read().split())
 
 
 def rss_sampler(pid: int, stop: threading.Event, samples: list[tuple[float, float]], start: float) -> None:
@@ -245,6 +248,8 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=300, help="distinct images in phase (c)")
     parser.add_argument("--slow-sockets", type=int, default=100)
     parser.add_argument("--cache-mb", type=int, default=256, help="the server's image cache bound for this run")
+    parser.add_argument("--workers", type=int, default=1, help="clickseg serve --workers")
+    parser.add_argument("--phases", default="abc", help="which phases to run (e.g. 'a' to compare --workers)")
     args = parser.parse_args()
 
     objects = []
@@ -254,20 +259,25 @@ def main() -> None:
     first_pixels = np.asarray(Image.open(io.BytesIO(objects[0]["bytes"])).convert("RGB"))
     heavy = near_limit_upload(first_pixels, objects[0]["extremes"])
 
-    serve_arguments = ["--backend", args.backend, "--cache-mb", str(args.cache_mb)]
+    serve_arguments = ["--backend", args.backend, "--cache-mb", str(args.cache_mb), "--workers", str(args.workers)]
     result: dict = {"backend": args.backend, "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
-                    "cache_mb": args.cache_mb}
+                    "cache_mb": args.cache_mb, "workers": args.workers}
     with ServerProcess(serve_arguments) as server:
         port, pid = int(server.url.rsplit(":", 1)[1]), server.process.pid
         result["rss_mb_idle"] = round(rss_mb(pid), 1)
-        result["a_clicks"] = load_phase(port, objects, args.clients, args.clicks, None, 0, pid)
-        result["b_clicks_with_heavy_and_slow"] = load_phase(port, objects, args.clients, args.clicks, heavy, args.slow_sockets, pid)
-        result["c_distinct_images"] = distinct_images_phase(port, objects[0], args.images, pid)
-    a, b = result["a_clicks"], result["b_clicks_with_heavy_and_slow"]
-    result["ratios_b_over_a"] = {"click_p99": round(b["clicks"]["p99_ms"] / a["clicks"]["p99_ms"], 2),
-                                 "ping_p99": round(b["ping"]["p99_ms"] / a["ping"]["p99_ms"], 2)}
+        if "a" in args.phases:
+            result["a_clicks"] = load_phase(port, objects, args.clients, args.clicks, None, 0, pid)
+        if "b" in args.phases:
+            result["b_clicks_with_heavy_and_slow"] = load_phase(port, objects, args.clients, args.clicks, heavy, args.slow_sockets, pid)
+        if "c" in args.phases:
+            result["c_distinct_images"] = distinct_images_phase(port, objects[0], args.images, pid)
+    if "a" in args.phases and "b" in args.phases:
+        a, b = result["a_clicks"], result["b_clicks_with_heavy_and_slow"]
+        result["ratios_b_over_a"] = {"click_p99": round(b["clicks"]["p99_ms"] / a["clicks"]["p99_ms"], 2),
+                                     "ping_p99": round(b["ping"]["p99_ms"] / a["ping"]["p99_ms"], 2)}
     RESULTS_DIR.mkdir(exist_ok=True)
-    (RESULTS_DIR / f"serve_load_{args.backend}.json").write_text(json.dumps(result, indent=2) + "\n")
+    name = f"serve_load_{args.backend}_{args.phases}_w{args.workers}.json"
+    (RESULTS_DIR / name).write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import threading
 import urllib.error
@@ -16,7 +17,7 @@ from clickseg_widget.models.registry import get_segmenter
 from clickseg_widget.protocol.schema import ImageReference, SegmentRequest
 from clickseg_widget.serving.app import create_app
 from clickseg_widget.serving.handler import ServingModel, context_bytes, handle_invocation
-from clickseg_widget.serving.server import CONNECTION_LIMIT, BackgroundServer
+from clickseg_widget.serving.server import CONNECTION_LIMIT, BackgroundServer, ServerProcess
 from clickseg_widget.simulation.clicker import Clicker
 from clickseg_widget.simulation.datasets import load_mask, load_samples
 
@@ -115,3 +116,21 @@ def test_ping_answers_while_more_slow_sockets_are_open_than_a_default_server_all
         finally:
             for sock in slow:
                 sock.close()
+
+
+def child_processes(pid: int) -> list[int]:
+    with open(f"/proc/{pid}/task/{pid}/children") as handle:
+        return [int(value) for value in handle.read().split()]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork") or not os.path.exists("/proc/self/task"), reason="pre-fork workers need POSIX and /proc")
+def test_serve_with_two_worker_processes_answers_and_stops_them_all(samples):
+    with ServerProcess(["--backend", "grabcut", "--workers", "2"]) as server:
+        workers = child_processes(server.process.pid)
+        assert len(workers) == 2
+        for sample in samples[:3]:
+            status, answer = post(server.url, upload(sample))
+            assert status == 200 and answer["backend"] == "grabcut"
+        assert "with 2 worker processes" in server.output()
+    for worker in workers:
+        assert not os.path.exists(f"/proc/{worker}") or "zombie" in open(f"/proc/{worker}/status").read()

@@ -19,6 +19,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cache-size", type=int, default=None, help=f"prepared images kept by hash (default {DEFAULT_IMAGE_CACHE})")
     parser.add_argument("--cache-mb", type=int, default=None,
                         help=f"memory the prepared images may take, in MB (default {DEFAULT_IMAGE_CACHE_BYTES >> 20})")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="processes, each with its own model and image cache, sharing the port (default 1; POSIX)")
     parser.add_argument("--threads", type=int, default=DEFAULT_THREADS, help="waitress worker threads")
 
 
@@ -26,16 +28,21 @@ def run(args: argparse.Namespace) -> int:
     from .app import create_app
     from .server import serve
 
-    for flag, value in (("--cache-size", args.cache_size), ("--cache-mb", args.cache_mb)):
+    for flag, value in (("--cache-size", args.cache_size), ("--cache-mb", args.cache_mb), ("--workers", args.workers)):
         if value is not None and value < 1:
             raise ValueError(f"{flag} must be at least 1")
-    model = load_serving_model(
-        args.model_dir,
-        backend=args.backend,
-        options_override=parse_backend_options(args.option),
-        cache_size=args.cache_size,
-        cache_bytes=None if args.cache_mb is None else args.cache_mb << 20,
-    )
-    serve(create_app(model, args.endpoint_name), host=args.host, port=args.port, threads=args.threads)
+    options = parse_backend_options(args.option)
+
+    def make_app():  # in each worker process, after the fork
+        model = load_serving_model(
+            args.model_dir,
+            backend=args.backend,
+            options_override=options,
+            cache_size=args.cache_size,
+            cache_bytes=None if args.cache_mb is None else args.cache_mb << 20,
+        )
+        return create_app(model, args.endpoint_name)
+
+    serve(make_app, host=args.host, port=args.port, threads=args.threads, workers=args.workers)
     return 0
 

@@ -1,6 +1,8 @@
 """Serve the Flask app with waitress, a production WSGI server (threads, no hand-rolled sockets)."""
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import subprocess
 import sys
@@ -8,7 +10,7 @@ import tempfile
 import threading
 import time
 import urllib.request
-from typing import Sequence
+from typing import Callable, Sequence
 
 from flask import Flask
 from waitress import create_server
@@ -24,25 +26,72 @@ IDLE_TIMEOUT_S = 30
 MAX_REQUEST_BODY_BYTES = MAX_CONTAINER_BODY_BYTES
 
 
-def create_limited_server(app: Flask, host: str, port: int, threads: int):
-    """waitress with the documented connection, idle and body limits."""
+def create_limited_server(app: Flask, host: str, port: int, threads: int, listening: socket.socket | None = None):
+    """waitress with the documented connection, idle and body limits (on ``listening`` when given)."""
+    where: dict = {"sockets": [listening]} if listening is not None else {"host": host, "port": port}
     return create_server(
         app,
-        host=host,
-        port=port,
         threads=threads,
         ident="clickseg",
         connection_limit=CONNECTION_LIMIT,
         channel_timeout=IDLE_TIMEOUT_S,
         max_request_body_size=MAX_REQUEST_BODY_BYTES,
+        **where,
     )
 
 
-def serve(app: Flask, host: str = "127.0.0.1", port: int = 8080, threads: int = DEFAULT_THREADS) -> None:
-    """Block serving ``app``; prints the bound address (port 0 picks a free one)."""
-    server = create_limited_server(app, host, port, threads)
-    print(f"clickseg serve: listening on http://{server.effective_host}:{server.effective_port}", flush=True)
-    server.run()
+def serve(make_app: Callable[[], Flask], host: str = "127.0.0.1", port: int = 8080, threads: int = DEFAULT_THREADS,
+          workers: int = 1) -> None:
+    """Block serving the app ``make_app`` builds; prints the bound address (port 0 picks a free one).
+
+    With ``workers`` > 1 the socket is bound once and that many processes are forked before any
+    model is loaded, each with its own model and image cache, accepting from the one socket (the
+    pre-fork model), so one machine uses all its cores despite the GIL. A client's keep-alive
+    connection stays with one worker; a click by hash reaching another worker gets
+    ``unknown_image_hash`` and the endpoint client re-sends the image.
+    """
+    if workers <= 1:
+        server = create_limited_server(make_app(), host, port, threads)
+        print(f"clickseg serve: listening on http://{server.effective_host}:{server.effective_port}", flush=True)
+        server.run()
+        return
+    if not hasattr(os, "fork"):
+        raise ValueError("--workers above 1 needs a POSIX system (fork); use --workers 1 here")
+    listening = socket.create_server((host, port), backlog=1024)
+    bound_host, bound_port = listening.getsockname()[:2]
+    children = []
+    for _ in range(workers):
+        child = os.fork()
+        if child == 0:  # a worker: its own model, served from the shared socket until terminated
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C for all workers
+            create_limited_server(make_app(), host, port, threads, listening).run()
+            os._exit(0)
+        children.append(child)
+    listening.close()
+    print(f"clickseg serve: listening on http://{bound_host}:{bound_port} with {workers} worker processes", flush=True)
+    _supervise(children)
+
+
+def _supervise(children: list[int]) -> None:
+    """Wait for the workers; on SIGTERM/Ctrl-C, or when one dies, stop them all."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        pid, status = os.wait()
+        print(f"clickseg serve: worker {pid} exited ({status}); stopping the others", file=sys.stderr, flush=True)
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        for child in children:
+            try:
+                os.kill(child, signal.SIGTERM)
+            except ProcessLookupError:
+                continue
+        for child in children:
+            try:
+                os.waitpid(child, 0)
+            except ChildProcessError:
+                continue
 
 
 class BackgroundServer:
