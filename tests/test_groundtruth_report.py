@@ -158,3 +158,16 @@ def test_cost_dataframe_is_the_cost_table_with_a_total_row(bird_job):
         totals["human_objects"], totals["machine_objects"], totals["human_cost"], totals["machine_cost"], totals["total_cost"]]
     assert frame.loc[2, ["machine_objects", "machine_cost", "total_cost"]].tolist() == [40, 3.2, 3.2]
     assert frame.attrs["totals"] == totals and frame["human_objects"].dtype.kind == "i"
+
+
+def test_report_cli_counts_a_bad_output_manifest_line_once(bird_job, capsys):
+    import shutil
+
+    folder, _ = bird_job
+    shutil.rmtree(folder / "activelearning")  # the iterations then read the output manifest too
+    manifest = folder / "manifests/output/output.manifest"
+    lines = manifest.read_text().splitlines()
+    lines[3] = "{not json"
+    manifest.write_text("\n".join(lines) + "\n")
+    assert main(["groundtruth", "report", str(folder), "--lenient", "--json"]) == 0
+    assert "skipped 1 malformed lines" in capsys.readouterr().err
