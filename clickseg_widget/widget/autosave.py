@@ -16,7 +16,7 @@ mask first, so the JSON never names a PNG that is not there.  Opening a
 widget on the same folder resumes: objects come back by image file name.
 
 Two widgets on one folder (two notebooks, or a cell re-run without closing the
-first) must not overwrite each other: every write holds ``.clickseg.lock`` and
+first) must not overwrite each other: every write holds a lock on the folder and
 first checks that ``annotations.json`` is still what this widget last read or
 wrote; if another writer changed it, the write is refused with a message.
 """
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator, TypeVar
@@ -43,7 +44,7 @@ from .state import LabeledObject, LabelingState
 
 ANNOTATIONS_FILE = "annotations.json"
 MASKS_DIR = "masks"
-LOCK_FILE = ".clickseg.lock"
+LOCK_FILE = ".clickseg.lock"  # Windows only: POSIX locks the folder itself
 Result = TypeVar("Result")
 
 
@@ -210,20 +211,25 @@ class Autosave:
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
-        """An exclusive lock on the folder across processes and across widgets in one process."""
-        with open(self.folder / LOCK_FILE, "a+b") as handle:
-            if fcntl is not None:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-            else:
-                msvcrt.locking(handle.fileno(), msvcrt.LK_LOCK, 1)
+        """An exclusive lock on the folder across processes and across widgets in one process.
+
+        POSIX locks the folder itself (no lock file in the user's labels); Windows a file in it.
+        """
+        if fcntl is not None:
+            handle = os.open(self.folder, os.O_RDONLY)
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX)
+                yield
+            finally:
+                os.close(handle)  # releases the lock
+            return
+        with open(self.folder / LOCK_FILE, "a+b") as stream:
+            msvcrt.locking(stream.fileno(), msvcrt.LK_LOCK, 1)
             try:
                 yield
             finally:
-                if fcntl is not None:
-                    fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-                else:
-                    handle.seek(0)
-                    msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
+                stream.seek(0)
+                msvcrt.locking(stream.fileno(), msvcrt.LK_UNLCK, 1)
 
     def _fingerprint(self) -> str | None:
         try:
