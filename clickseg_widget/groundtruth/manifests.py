@@ -44,10 +44,12 @@ def parse_json_lines(content: bytes | str, location: str, lenient: bool = False,
     a space, then the manifest line.
     """
     parsed = ParsedLines(location)
-    bom = b"\xef\xbb\xbf" if isinstance(content, bytes) else "\ufeff"
-    if content.startswith(bom):  # type: ignore[arg-type]
-        content = content[len(bom):]
-    for number, raw in enumerate(content.splitlines(), start=1):
+    lines: list[bytes] | list[str]
+    if isinstance(content, bytes):
+        lines = content.removeprefix(b"\xef\xbb\xbf").splitlines()
+    else:
+        lines = content.removeprefix("\ufeff").splitlines()
+    for number, raw in enumerate(lines, start=1):
         try:
             line = _decoded(raw)
             if not line.strip():
