@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 from ..io.images import IMAGE_SUFFIXES
 from .storage import join_s3, parse_s3_uri, upload_bytes
@@ -44,7 +44,7 @@ def parse_json_lines(content: bytes | str, location: str, lenient: bool = False,
     a space, then the manifest line.
     """
     parsed = ParsedLines(location)
-    lines: list[bytes] | list[str]
+    lines: Sequence[bytes | str]
     if isinstance(content, bytes):
         lines = content.removeprefix(b"\xef\xbb\xbf").splitlines()
     else:
