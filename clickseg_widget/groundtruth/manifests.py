@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable
 
 from ..io.images import IMAGE_SUFFIXES
 from .storage import join_s3, parse_s3_uri, upload_bytes
@@ -44,11 +44,11 @@ def parse_json_lines(content: bytes | str, location: str, lenient: bool = False,
     a space, then the manifest line.
     """
     parsed = ParsedLines(location)
-    lines: Sequence[bytes | str]
+    lines: list[bytes | str] = []
     if isinstance(content, bytes):
-        lines = content.removeprefix(b"\xef\xbb\xbf").splitlines()
+        lines.extend(content.removeprefix(b"\xef\xbb\xbf").splitlines())
     else:
-        lines = content.removeprefix("\ufeff").splitlines()
+        lines.extend(content.removeprefix("\ufeff").splitlines())
     for number, raw in enumerate(lines, start=1):
         try:
             line = _decoded(raw)
