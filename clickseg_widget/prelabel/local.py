@@ -127,8 +127,6 @@ def prelabel_file(
     if workers < 1:
         raise ValueError("--workers must be at least 1")
     output.parent.mkdir(parents=True, exist_ok=True)
-    maps = label_maps_folder(output)
-    maps.mkdir(exist_ok=True)
     done = finished_lines(output)
     summary = PrelabelSummary(skipped=len(done))
     total = _count_lines(input_path)
@@ -137,23 +135,47 @@ def prelabel_file(
     from tqdm.auto import tqdm
 
     bar = tqdm(total=total, initial=len(done), unit="image", desc="pre-labeling", disable=not progress)
-    with open(output, "a", encoding="utf-8") as sink:
+    with RecordWriter(output, summary) as writer:
         for line, record, png, error in _map(init_args, workers, _pending(input_path, done)):
             bar.update(1)
             if record is None:
-                summary.failed.append((line, error))
-                bar.write(f"{input_path}:{line}: skipped: {error}", file=sys.stderr)
-                continue
-            label_file = maps / f"{line:08d}.png"
-            atomic_write_bytes(label_file, png)
-            record["groundtruth"][LABEL_ATTRIBUTE] = str(label_file.resolve())
-            sink.write(json.dumps(record, separators=(",", ":")) + "\n")
-            sink.flush()
-            summary.done += 1
-            summary.objects += len(record["objects"])
+                writer.fail(line, error, str(input_path))
+            else:
+                writer.add(record, png)
     bar.close()
-    summary.manifest = write_manifest(output)
     return summary
+
+
+class RecordWriter:
+    """Appends finished records to the output, their label maps beside it; the manifest is rebuilt on close."""
+
+    def __init__(self, output: Path, summary: PrelabelSummary) -> None:
+        self.output, self.summary = output, summary
+        self.maps = label_maps_folder(output)
+
+    def __enter__(self) -> "RecordWriter":
+        self.maps.mkdir(parents=True, exist_ok=True)
+        self.sink = open(self.output, "a", encoding="utf-8")
+        return self
+
+    def add(self, record: dict[str, Any], label_png: bytes) -> None:
+        label_file = self.maps / f"{record['line']:08d}.png"
+        atomic_write_bytes(label_file, label_png)
+        record["groundtruth"][LABEL_ATTRIBUTE] = str(label_file.resolve())
+        self.sink.write(json.dumps(record, separators=(",", ":")) + "\n")
+        self.sink.flush()
+        self.summary.done += 1
+        self.summary.objects += len(record["objects"])
+
+    def fail(self, line: int, error: str, location: str) -> None:
+        self.summary.failed.append((line, error))
+        from tqdm.auto import tqdm
+
+        tqdm.write(f"{location}:{line}: skipped: {error}", file=sys.stderr)  # above a running progress bar
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.sink.close()
+        self.summary.manifest = write_manifest(self.output)
 
 
 def _map(init_args: tuple, workers: int, items: Iterator[tuple[int, str]]) -> Iterator[tuple[int, dict | None, bytes, str]]:

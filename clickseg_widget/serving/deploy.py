@@ -47,7 +47,7 @@ def upload_model_archive(archive_path: str | os.PathLike, s3_uri: str, region: s
     bucket, key = parse_s3_uri(s3_uri)
     if key.endswith("/") or not key:
         key = f"{key}{archive_path.name}"
-    _client("s3", boto3_session, region).upload_file(str(archive_path), bucket, key)
+    aws_client("s3", boto3_session, region).upload_file(str(archive_path), bucket, key)
     return f"s3://{bucket}/{key}"
 
 
@@ -84,32 +84,16 @@ def deploy_endpoint(
     waiter_max_attempts: int = 60,
 ) -> DeployedEndpoint:
     """Create model, endpoint config and endpoint (all named ``endpoint_name``); wait until InService."""
-    parse_s3_uri(model_archive_s3_uri, require_key=True)
-    if not model_archive_s3_uri.endswith(".tar.gz"):
-        raise ValueError(f"{model_archive_s3_uri} is not a model.tar.gz: SageMaker unpacks a gzipped tar")
-    if not _ROLE_ARN.match(role_arn or ""):
-        raise ValueError(f"role_arn {role_arn!r} is not an IAM role ARN (arn:aws:iam::<12-digit account>:role/<name>)")
-    if not instance_type.startswith("ml."):
-        raise ValueError(f"instance_type {instance_type!r} must be a SageMaker instance type such as ml.g4dn.xlarge")
+    check_model_inputs(model_archive_s3_uri, role_arn, instance_type)
     if instance_count < 1:
         raise ValueError("instance_count must be at least 1")
     name = endpoint_name or f"clickseg-{time.strftime('%Y%m%d-%H%M%S')}"
     if not _RESOURCE_NAME.match(name):
         raise ValueError(f"endpoint name {name!r} must be 1-63 letters, digits and single hyphens, starting with a letter or digit")
 
-    client = _client("sagemaker", boto3_session, region)
+    client = aws_client("sagemaker", boto3_session, region)
     region = client.meta.region_name
-    image_uri = image_uri or pytorch_image_uri(region, instance_type)
-    container = {
-        "Image": image_uri,
-        "ModelDataUrl": model_archive_s3_uri,
-        "Environment": {
-            "SAGEMAKER_PROGRAM": "inference.py",
-            "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",
-            "SAGEMAKER_REGION": region,
-            **dict(environment or {}),
-        },
-    }
+    container = model_container(model_archive_s3_uri, image_uri or pytorch_image_uri(region, instance_type), region, environment)
     variant = {
         "VariantName": VARIANT_NAME, "ModelName": name, "InitialInstanceCount": instance_count,
         "InstanceType": instance_type, "InitialVariantWeight": 1.0,
@@ -126,6 +110,31 @@ def deploy_endpoint(
     if wait:
         status = wait_for_endpoint(client, name, waiter_delay_s, waiter_max_attempts)
     return DeployedEndpoint(endpoint_name=name, endpoint_config_name=name, model_name=name, region=region, status=status)
+
+
+def model_container(model_archive_s3_uri: str, image_uri: str, region: str, environment: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The PyTorch container running the archive's ``code/inference.py``: one model for endpoints and Batch Transform."""
+    return {
+        "Image": image_uri,
+        "ModelDataUrl": model_archive_s3_uri,
+        "Environment": {
+            "SAGEMAKER_PROGRAM": "inference.py",
+            "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",
+            "SAGEMAKER_REGION": region,
+            **dict(environment or {}),
+        },
+    }
+
+
+def check_model_inputs(model_archive_s3_uri: str, role_arn: str, instance_type: str) -> None:
+    """What SageMaker would refuse later, said before anything is created."""
+    parse_s3_uri(model_archive_s3_uri, require_key=True)
+    if not model_archive_s3_uri.endswith(".tar.gz"):
+        raise ValueError(f"{model_archive_s3_uri} is not a model.tar.gz: SageMaker unpacks a gzipped tar")
+    if not _ROLE_ARN.match(role_arn or ""):
+        raise ValueError(f"role_arn {role_arn!r} is not an IAM role ARN (arn:aws:iam::<12-digit account>:role/<name>)")
+    if not instance_type.startswith("ml."):
+        raise ValueError(f"instance_type {instance_type!r} must be a SageMaker instance type such as ml.g4dn.xlarge")
 
 
 def _create_all(steps: list[tuple[str, Callable[[], Any], Callable[[], Any] | None]], name: str) -> None:
@@ -166,7 +175,7 @@ def wait_for_endpoint(client: Any, endpoint_name: str, delay_s: int = 30, max_at
 
 def delete_endpoint(endpoint_name: str, region: str | None = None, boto3_session: Any = None, delete_config: bool = True, delete_model: bool = True) -> list[str]:
     """Delete the endpoint (stops the billing) and, by default, its config and models; returns what was deleted."""
-    client = _client("sagemaker", boto3_session, region)
+    client = aws_client("sagemaker", boto3_session, region)
     endpoint = client.describe_endpoint(EndpointName=endpoint_name)
     config_name = endpoint["EndpointConfigName"]
     models = []
@@ -184,7 +193,7 @@ def delete_endpoint(endpoint_name: str, region: str | None = None, boto3_session
     return deleted
 
 
-def _client(service: str, boto3_session: Any = None, region: str | None = None) -> Any:
+def aws_client(service: str, boto3_session: Any = None, region: str | None = None) -> Any:
     import boto3
 
     session = boto3_session or boto3.session.Session()
