@@ -16,12 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from ..aws import VARIANT_NAME, aws_client
 from ..io.s3 import parse_s3_uri
+from .autoscaling import remove_autoscaling
 
 DEFAULT_INSTANCE_TYPE = "ml.g4dn.xlarge"
 DEFAULT_FRAMEWORK_VERSION = "2.5"
 DEFAULT_PY_VERSION = "py311"
-VARIANT_NAME = "AllTraffic"
 _RESOURCE_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 _ROLE_ARN = re.compile(r"^arn:aws[a-z\-]*:iam::\d{12}:role/\S+$")
 
@@ -174,16 +175,19 @@ def wait_for_endpoint(client: Any, endpoint_name: str, delay_s: int = 30, max_at
 
 
 def delete_endpoint(endpoint_name: str, region: str | None = None, boto3_session: Any = None, delete_config: bool = True, delete_model: bool = True) -> list[str]:
-    """Delete the endpoint (stops the billing) and, by default, its config and models; returns what was deleted."""
+    """Delete the endpoint (stops the billing), its autoscaling and, by default, its config and models; returns what was deleted.
+
+    Scaling goes first, as AWS asks: a scalable target left behind keeps trying to scale a missing endpoint.
+    """
     client = aws_client("sagemaker", boto3_session, region)
     endpoint = client.describe_endpoint(EndpointName=endpoint_name)
     config_name = endpoint["EndpointConfigName"]
-    models = []
-    if delete_model:
-        config = client.describe_endpoint_config(EndpointConfigName=config_name)
-        models = [variant["ModelName"] for variant in config["ProductionVariants"]]
+    variants = client.describe_endpoint_config(EndpointConfigName=config_name)["ProductionVariants"]
+    models = [variant["ModelName"] for variant in variants] if delete_model else []
+    scaling = aws_client("application-autoscaling", boto3_session, client.meta.region_name)
+    deleted = remove_autoscaling(scaling, endpoint_name, [variant["VariantName"] for variant in variants])
     client.delete_endpoint(EndpointName=endpoint_name)
-    deleted = [f"endpoint/{endpoint_name}"]
+    deleted.append(f"endpoint/{endpoint_name}")
     if delete_config:
         client.delete_endpoint_config(EndpointConfigName=config_name)
         deleted.append(f"endpoint-config/{config_name}")
@@ -191,13 +195,3 @@ def delete_endpoint(endpoint_name: str, region: str | None = None, boto3_session
         client.delete_model(ModelName=model)
         deleted.append(f"model/{model}")
     return deleted
-
-
-def aws_client(service: str, boto3_session: Any = None, region: str | None = None) -> Any:
-    import boto3
-
-    session = boto3_session or boto3.session.Session()
-    region = region or session.region_name
-    if region is None:
-        raise ValueError("no AWS region configured: pass region='us-east-1' (for example) or set AWS_DEFAULT_REGION")
-    return session.client(service, region_name=region)

@@ -20,7 +20,8 @@ from ..groundtruth.validation import validate_request
 from ..io.s3 import join_s3, parse_s3_uri
 from ..prelabel.local import PrelabelSummary, RecordWriter
 from .batch import JSONLINES_CONTENT_TYPE, LABEL_PNG_KEY
-from .deploy import DEFAULT_INSTANCE_TYPE, aws_client, check_model_inputs, model_container, pytorch_image_uri
+from ..aws import aws_client
+from .deploy import DEFAULT_INSTANCE_TYPE, check_model_inputs, model_container, pytorch_image_uri
 
 DEFAULT_MAX_PAYLOAD_MB = 6
 DEFAULT_INVOCATION_TIMEOUT_S = 600
