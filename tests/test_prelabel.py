@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from clickseg_widget.cli import main
-from clickseg_widget.export.coco import rle_to_mask
+from clickseg_widget.protocol.masks import rle_to_mask
 from clickseg_widget.export.groundtruth import read_label_map
 from clickseg_widget.prelabel.local import finished_lines, prelabel_file
 from clickseg_widget.prelabel.records import parse_task

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from clickseg_widget.export.coco import rle_to_mask
+from clickseg_widget.protocol.masks import rle_to_mask
 from clickseg_widget.export.groundtruth import read_label_map
 from clickseg_widget.models.registry import get_segmenter
 from clickseg_widget.prelabel.records import parse_task

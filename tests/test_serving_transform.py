@@ -10,7 +10,7 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from clickseg_widget.export.coco import rle_to_mask
+from clickseg_widget.protocol.masks import rle_to_mask
 from clickseg_widget.groundtruth.validation import RequestError
 from clickseg_widget.serving import handler
 from clickseg_widget.serving.handler import load_serving_model

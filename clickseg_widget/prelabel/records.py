@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from ..clicks import Click, ClickKind, box_clicks
-from ..export.coco import mask_bbox, mask_to_rle
+from ..export.coco import mask_bbox
+from ..protocol.masks import mask_to_rle
 from ..export.groundtruth import label_map, semantic_segmentation_manifest_line
 from ..groundtruth.outputs import TYPE_BOXES, label_attributes, parse_labeled_object
 from ..io.images import ImageSource
