@@ -95,6 +95,11 @@ def test_prelabel_file_skips_bad_lines_and_resumes(input_file, tmp_path, grabcut
     two = records[2]
     assert [o["class"] for o in two["objects"]] == ["thing", "other"] and "extreme-points" in two["objects"][1]
     assert two["confidence"] == min(o["score"] for o in two["objects"])
+    coco = json.loads(output.with_suffix(".coco.json").read_text())  # for review: least confident image first
+    assert [image["confidence"] for image in coco["images"]] == sorted(r["confidence"] for r in records)
+    assert [c["name"] for c in coco["categories"]] == ["thing", "other"] and len(coco["annotations"]) == 4
+    scored = {(a["image_id"], a["score"]) for a in coco["annotations"]}
+    assert all((image["id"], image["confidence"]) in scored for image in coco["images"])
     manifest = [json.loads(text) for text in summary.manifest.read_text().splitlines()]
     assert [m["source-ref"] for m in manifest] == [r["source-ref"] for r in records]
     line = manifest[2]

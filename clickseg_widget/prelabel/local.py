@@ -3,7 +3,8 @@
 The output file is appended one record per finished line, in input order, so a re-run
 reads it, skips the lines already there and continues; a line cut short by a crash is
 dropped and redone.  Label maps go to ``<output>-label-maps/``; when the run ends, the
-Ground Truth output manifest ``<output stem>.manifest`` is rebuilt from the records.
+Ground Truth output manifest ``<output stem>.manifest`` and a COCO file for review
+(``<output stem>.coco.json``, least confident images first) are rebuilt from the records.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 from .. import __version__
-from ..io.atomic import atomic_write_bytes
+from ..io.atomic import atomic_write_bytes, atomic_write_json
 from ..io.s3 import parse_s3_uri
 from ..models.base import Segmenter
 from ..models.registry import get_segmenter
@@ -189,9 +190,32 @@ def _map(init_args: tuple, workers: int, items: Iterator[tuple[int, str]]) -> It
         yield from pool.imap(_run_line, items, chunksize=1)
 
 
+def coco_path(output: Path) -> Path:
+    return output.with_suffix(".coco.json")
+
+
 def write_manifest(output: Path) -> Path:
-    """The Ground Truth output manifest of every record in ``output``, in input-line order."""
+    """The Ground Truth output manifest of every record in ``output`` (input-line order) and the COCO file for review."""
     records = [json.loads(text) for text in output.read_text(encoding="utf-8").splitlines() if text.strip()]
     records.sort(key=lambda record: record["line"])
     text = "".join(json.dumps(record["groundtruth"], separators=(",", ":")) + "\n" for record in records)
+    atomic_write_json(coco_path(output), review_coco(records))
     return atomic_write_bytes(manifest_path(output), text.encode("utf-8"))
+
+
+def review_coco(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """COCO with scores, images least confident first: the order a reviewer should correct them in."""
+    classes = list(dict.fromkeys(item["class"] for record in records for item in record["objects"]))
+    images, annotations = [], []
+    for image_id, record in enumerate(sorted(records, key=lambda r: (r["confidence"], r["line"])), start=1):
+        size = record["image-size"]
+        images.append({"id": image_id, "file_name": record["source-ref"], "width": size["width"], "height": size["height"],
+                       "confidence": record["confidence"], "line": record["line"]})
+        for item in record["objects"]:
+            annotations.append({
+                "id": len(annotations) + 1, "image_id": image_id, "category_id": classes.index(item["class"]) + 1,
+                "segmentation": item["segmentation"], "bbox": item["bbox"], "area": item["area"], "iscrowd": 0,
+                "score": item["score"], "model_version": item["model-version"],
+            })
+    return {"images": images, "annotations": annotations,
+            "categories": [{"id": index, "name": name} for index, name in enumerate(classes, start=1)]}

@@ -152,6 +152,7 @@ def prelabel(
                 "score": round(float(prediction.score), 4),
                 "segmentation": mask_to_rle(prediction.mask),
                 "bbox": mask_bbox(prediction.mask),
+                "area": int(prediction.mask.sum()),
                 "model-version": model_version,
             }
         )
