@@ -123,3 +123,26 @@ def test_cli_with_two_workers_reports_bad_lines(input_file, tmp_path, capsys):
     assert f"{input_file}:2: skipped: not JSON" in captured.err
     assert "3 images (4 objects) drafted, 0 already done, 2 lines skipped" in captured.out
     assert [json.loads(t)["line"] for t in output.read_text().splitlines()] == [1, 3, 5]
+
+
+def test_source_refs_in_s3_are_read_with_the_callers_credentials(tmp_path, grabcut_dir, monkeypatch):
+    import boto3
+    from moto import mock_aws
+
+    from clickseg_widget.prelabel import local
+    from workforce_local import FAKE_AWS_ENV
+
+    for name, value in FAKE_AWS_ENV.items():
+        monkeypatch.setenv(name, value)
+    image = grabcut_dir / "images" / f"{STEMS[0]}.jpg"
+    source = tmp_path / "input.jsonl"
+    source.write_text(json.dumps({"source-ref": f"s3://images/{image.name}", "objects": [{"box": [40, 30, 300, 250]}]}) + "\n"
+                      + json.dumps({"source-ref": "s3://images/gone.jpg", "objects": [{"box": [1, 1, 9, 9]}]}) + "\n")
+    local._s3_client.cache_clear()
+    with mock_aws():
+        boto3.client("s3").create_bucket(Bucket="images")
+        boto3.client("s3").put_object(Bucket="images", Key=image.name, Body=image.read_bytes())
+        summary = prelabel_file(source, tmp_path / "out.jsonl", backend="grabcut", progress=False)
+    local._s3_client.cache_clear()
+    assert summary.done == 1 and [line for line, _ in summary.failed] == [2]
+    assert json.loads((tmp_path / "out.jsonl").read_text())["source-ref"] == f"s3://images/{image.name}"

@@ -35,6 +35,7 @@ def test_request_is_line_split_multi_record_and_checked_by_botocore():
     assert request["TransformInput"]["SplitType"] == "Line" and request["BatchStrategy"] == "MultiRecord"
     assert request["TransformInput"]["ContentType"] == request["TransformOutput"]["Accept"] == "application/jsonlines"
     assert request["TransformOutput"]["AssembleWith"] == "Line"
+    assert request["MaxPayloadInMB"] == 1 and request["ModelClientConfig"]["InvocationsTimeoutInSeconds"] == 3600
     with pytest.raises(RequestError, match="TransformJobName"):
         transform_job_request("bad_name!", "m", "s3://data/in/", "s3://data/out/")
     with pytest.raises(RequestError, match="InstanceType"):
@@ -57,7 +58,7 @@ def stubbed_sagemaker(session, job_name, final_status, on_describe=None):
                          {"ModelName": job_name, "ExecutionRoleArn": ROLE, "PrimaryContainer": {
                              "Image": IMAGE, "ModelDataUrl": ARCHIVE, "Environment": {
                                  "SAGEMAKER_PROGRAM": "inference.py", "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",
-                                 "SAGEMAKER_REGION": "us-east-1"}}})
+                                 "SAGEMAKER_REGION": "us-east-1", "SAGEMAKER_MODEL_SERVER_TIMEOUT": "3600"}}})
     request = transform_job_request(job_name, job_name, "s3://data/in/", "s3://data/out/")
     stubber.add_response("create_transform_job", {"TransformJobArn": f"arn:aws:sagemaker:us-east-1:123456789012:transform-job/{job_name}"}, request)
     now = datetime.now(timezone.utc)

@@ -13,6 +13,7 @@ import multiprocessing
 import os
 import sys
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
@@ -65,15 +66,21 @@ def finished_lines(output: Path) -> set[int]:
 def read_image_bytes(source_ref: str, base_dir: Path) -> bytes:
     """The image's bytes from S3 (``s3://``; AWS credentials needed) or a path relative to the input file."""
     if source_ref.startswith("s3://"):
-        import boto3
-
         bucket, key = parse_s3_uri(source_ref, require_key=True)
-        return boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+        return _s3_client().get_object(Bucket=bucket, Key=key)["Body"].read()
     path = Path(source_ref)
     path = path if path.is_absolute() else base_dir / path
     if not path.is_file():
         raise ValueError(f"image {path} does not exist (source-ref paths are relative to the input file)")
     return path.read_bytes()
+
+
+@lru_cache(maxsize=1)
+def _s3_client() -> Any:
+    """One client per process (clients are thread-safe and slow to build)."""
+    import boto3
+
+    return boto3.client("s3")
 
 
 # -- one line, in whichever process runs it ------------------------------------------------

@@ -23,8 +23,11 @@ from .batch import JSONLINES_CONTENT_TYPE, LABEL_PNG_KEY
 from ..aws import aws_client
 from .deploy import DEFAULT_INSTANCE_TYPE, check_model_inputs, model_container, pytorch_image_uri
 
-DEFAULT_MAX_PAYLOAD_MB = 6
-DEFAULT_INVOCATION_TIMEOUT_S = 600
+# MultiRecord packs lines up to MaxPayloadInMB into one request: 1 MB of ~200-byte lines is ~5,000 images, so the
+# request may take minutes; the container (TorchServe's response timeout) and the job both wait up to an hour.
+DEFAULT_MAX_PAYLOAD_MB = 1
+DEFAULT_INVOCATION_TIMEOUT_S = 3600
+CONTAINER_ENVIRONMENT = {"SAGEMAKER_MODEL_SERVER_TIMEOUT": str(DEFAULT_INVOCATION_TIMEOUT_S)}
 OUTPUT_SUFFIX = ".out"
 FINAL_STATES = ("Completed", "Failed", "Stopped")
 
@@ -103,7 +106,7 @@ def run_transform(
     region = sagemaker.meta.region_name
     request = transform_job_request(name, name, input_s3_uri, output_s3_uri, instance_type, instance_count)
     inputs = input_keys(s3, input_s3_uri)
-    container = model_container(model_archive_s3_uri, image_uri or pytorch_image_uri(region, instance_type), region)
+    container = model_container(model_archive_s3_uri, image_uri or pytorch_image_uri(region, instance_type), region, CONTAINER_ENVIRONMENT)
     sagemaker.create_model(ModelName=name, ExecutionRoleArn=role_arn, PrimaryContainer=container)
     sagemaker.create_transform_job(**request)
     status = wait_for_transform(sagemaker, s3, name, input_s3_uri, inputs, output_s3_uri, poll_s, max_wait_s, progress)
