@@ -213,7 +213,8 @@ def write_manifest(output: Path) -> Path:
 def review_coco(records: list[dict[str, Any]]) -> dict[str, Any]:
     """COCO with scores, images least confident first: the order a reviewer should correct them in."""
     classes = list(dict.fromkeys(item["class"] for record in records for item in record["objects"]))
-    images, annotations = [], []
+    images: list[dict[str, Any]] = []
+    annotations: list[dict[str, Any]] = []
     for image_id, record in enumerate(sorted(records, key=lambda r: (r["confidence"], r["line"])), start=1):
         size = record["image-size"]
         images.append({"id": image_id, "file_name": record["source-ref"], "width": size["width"], "height": size["height"],

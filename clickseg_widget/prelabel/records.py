@@ -23,7 +23,7 @@ from ..protocol.masks import mask_to_rle
 from ..export.groundtruth import label_map, semantic_segmentation_manifest_line
 from ..groundtruth.outputs import TYPE_BOXES, label_attributes, parse_labeled_object
 from ..io.images import ImageSource
-from ..models.base import Segmenter
+from ..models.base import ImageContext, Segmenter
 
 DEFAULT_CLASS = "object"
 LABEL_ATTRIBUTE = "prelabel-ref"
@@ -131,7 +131,7 @@ class PrelabelResult:
 def prelabel(
     segmenter: Segmenter,
     task: PrelabelTask,
-    image: ImageSource,
+    image: ImageSource | ImageContext,
     model_version: str,
     label_ref: str = "",
 ) -> PrelabelResult:

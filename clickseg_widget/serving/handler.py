@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from ..io.images import ImageError, ImageSource
+from ..io.images import ImageError
 from ..models.base import ImageContext, Segmenter
 from ..models.registry import get_segmenter
 from ..protocol.schema import (
@@ -113,7 +113,7 @@ class ServingModel:
                 self._images.move_to_end(image_hash)
             return context
 
-    def read_source(self, source_ref: str) -> ImageSource:
+    def read_source(self, source_ref: str) -> ImageContext:
         """A pre-labeling line's image: the container reads S3 only, never its own files."""
         if not source_ref.startswith("s3://"):
             raise SchemaError(f"source-ref {source_ref!r} is not an S3 URI: the endpoint and Batch Transform read images from S3")
