@@ -146,3 +146,21 @@ def test_source_refs_in_s3_are_read_with_the_callers_credentials(tmp_path, grabc
     local._s3_client.cache_clear()
     assert summary.done == 1 and [line for line, _ in summary.failed] == [2]
     assert json.loads((tmp_path / "out.jsonl").read_text())["source-ref"] == f"s3://images/{image.name}"
+
+
+def test_widget_opens_the_prelabels_least_confident_first(input_file, tmp_path):
+    from clickseg_widget.prelabel.review import review_widget
+
+    output = tmp_path / "prelabels.jsonl"
+    prelabel_file(input_file, output, backend="grabcut", progress=False)
+    records = sorted((json.loads(t) for t in output.read_text().splitlines()), key=lambda r: r["confidence"])
+    widget = review_widget(output, segmenter="grabcut", autosave=tmp_path / "review", canvas_size=(160, 120))
+    assert [item.name for item in widget.state.items] == [Path(r["source-ref"]).name for r in records]
+    for record in records:
+        objects = widget.state.objects[Path(record["source-ref"]).name]
+        assert [o.score for o in objects] == [o["score"] for o in record["objects"]]
+        assert [o.class_name for o in objects] == [o["class"] for o in record["objects"]]
+        np.testing.assert_array_equal(objects[0].mask, rle_to_mask(record["objects"][0]["segmentation"]))
+    exported = widget.to_coco()  # untouched pre-labels export exactly as drafted
+    assert {a["segmentation"]["counts"] for a in exported["annotations"]} == {
+        o["segmentation"]["counts"] for r in records for o in r["objects"]}

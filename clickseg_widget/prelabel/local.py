@@ -217,8 +217,8 @@ def review_coco(records: list[dict[str, Any]]) -> dict[str, Any]:
     annotations: list[dict[str, Any]] = []
     for image_id, record in enumerate(sorted(records, key=lambda r: (r["confidence"], r["line"])), start=1):
         size = record["image-size"]
-        images.append({"id": image_id, "file_name": record["source-ref"], "width": size["width"], "height": size["height"],
-                       "confidence": record["confidence"], "line": record["line"]})
+        images.append({"id": image_id, "file_name": Path(record["source-ref"]).name, "source-ref": record["source-ref"],
+                       "width": size["width"], "height": size["height"], "confidence": record["confidence"], "line": record["line"]})
         for item in record["objects"]:
             annotations.append({
                 "id": len(annotations) + 1, "image_id": image_id, "category_id": classes.index(item["class"]) + 1,
