@@ -14,6 +14,7 @@ COMMANDS = {
     "evaluate": ("clickseg_widget.evaluation.cli", "simulate clicks on a benchmark folder and print mIoU/NoC/latency"),
     "train": ("clickseg_widget.models.clicknet.cli", "train the click-segmentation network on dataset folders"),
     "serve": ("clickseg_widget.serving.cli", "run a local HTTP server speaking the SageMaker endpoint protocol"),
+    "prelabel": ("clickseg_widget.prelabel.cli", "draft masks for a JSON Lines file of boxes / extreme points, resumable"),
     "groundtruth": ("clickseg_widget.groundtruth.cli", "Ground Truth job reports and the auto-labeling simulator"),
 }
 # sub-command -> the extra it needs beyond the base install

@@ -12,7 +12,7 @@ LAYERS = {
     "protocol": 2, "simulation": 2, "export": 2,
     "models": 3,
     "evaluation": 4,
-    "widget": 5, "serving": 5, "groundtruth": 5, "workforce": 5, "cli": 5, "demo": 5, "aws": 5, "samples": 5,
+    "widget": 5, "serving": 5, "groundtruth": 5, "prelabel": 5, "workforce": 5, "cli": 5, "demo": 5, "aws": 5, "samples": 5,
 }
 
 

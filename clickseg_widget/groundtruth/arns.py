@@ -34,9 +34,14 @@ class TaskType:
 
     key: str
     lambda_name: str
-    algorithm: str
+    algorithm: str  # "" where Ground Truth offers no automated labeling (adjustment jobs)
     prices_usd: tuple[str, ...]
     target_miou: float
+
+    @property
+    def segmentation(self) -> bool:
+        """Label maps as PNG references: the label attribute ends in ``-ref``."""
+        return self.lambda_name.endswith("SemanticSegmentation")
 
 
 _BOX_PRICES = ("0.036", "0.048", "0.060", "0.072", "0.120", "0.240", "0.360", "0.480", "0.600", "0.720",
@@ -45,6 +50,10 @@ TASK_TYPES = {
     "bounding_box": TaskType("bounding_box", "BoundingBox", "object-detection", _BOX_PRICES, 0.6),
     "semantic_segmentation": TaskType(
         "semantic_segmentation", "SemanticSegmentation", "semantic-segmentation", ("0.840", "0.960", "1.080", "1.200"), 0.7
+    ),
+    # workers correct a previous label map (ours: the pre-labels) instead of drawing from nothing
+    "adjustment_semantic_segmentation": TaskType(
+        "adjustment_semantic_segmentation", "AdjustmentSemanticSegmentation", "", ("0.840", "0.960", "1.080", "1.200"), 0.7
     ),
 }
 TASK_BY_LAMBDA_NAME = {task.lambda_name: task for task in TASK_TYPES.values()}
@@ -84,6 +93,8 @@ def consolidation_lambda_arn(region: str, task: str) -> str:
 
 def algorithm_arn(region: str, task: str) -> str:
     lambda_account(region)  # same region list; fail early on a typo
+    if not task_type(task).algorithm:
+        raise ValueError(f"Ground Truth has no automated labeling for {task}: turn auto_labeling off")
     return (
         f"arn:aws:sagemaker:{region}:{ALGORITHM_ACCOUNT}:labeling-job-algorithm-specification/{task_type(task).algorithm}"
     )

@@ -44,6 +44,10 @@ from .storage import join_s3
 
 SIMULATED_START = datetime(2026, 1, 1, 9, 0, 0)
 
+# The human of the loop: labels one object (its sample and reference mask) and returns the accepted mask.
+# Default: a simulated annotator (the reference, degraded); ``widget_annotator`` labels through the widget.
+Annotator = Callable[[Sample, np.ndarray], np.ndarray]
+
 
 @dataclass
 class SimulationSettings:
@@ -127,6 +131,7 @@ class Simulation:
         trainer: Trainer | None = None,
         cost_model: CostModel = CostModel(),
         progress: Callable[[int], None] | None = None,
+        annotator: Annotator | None = None,
     ) -> None:
         self.data_dir = Path(data_dir).resolve()
         self.segmenter = segmenter
@@ -145,6 +150,7 @@ class Simulation:
             self.settings.class_name, self.settings.output_path,
         )
         self.rng = np.random.default_rng(self.settings.seed)
+        self.annotator = annotator or (lambda sample, truth: degrade_mask(truth, self.settings.annotator_noise_px, self.rng))
         self.objects = [self._object(index, sample) for index, sample in enumerate(self.samples)]
         self.labels: dict[str, tuple[np.ndarray, bool, float]] = {}  # id -> (mask, human, confidence)
         self.lines: dict[str, dict[str, Any]] = {}
@@ -197,7 +203,7 @@ class Simulation:
     def _humans(self, record: IterationRecord, batch: list[_Object], unlabeled: dict[str, _Object]) -> None:
         lines = {}
         for item in batch[: self._human_allowance()]:
-            mask = degrade_mask(item.truth, self.settings.annotator_noise_px, self.rng)
+            mask = self.annotator(item.sample, item.truth)
             # one simulated worker per object: Ground Truth reports confidence 0 then
             lines[item.object_id] = self._label(item, mask, human=True, confidence=0.0)
             unlabeled.pop(item.object_id)
@@ -328,6 +334,7 @@ def simulate(
     trainer: Trainer | None = None,
     cost_model: CostModel = CostModel(),
     progress: bool = True,
+    annotator: Annotator | None = None,
 ) -> SimulationResult:
     """Run the simulation with a tqdm bar over labeled objects; see ``Simulation``."""
     from tqdm.auto import tqdm
@@ -336,6 +343,6 @@ def simulate(
 
     model = get_segmenter(segmenter)
     with tqdm(desc="simulated labeling", unit="obj", disable=not progress) as bar:
-        simulation = Simulation(data_dir, out_dir, model, settings, trainer, cost_model, bar.update)
+        simulation = Simulation(data_dir, out_dir, model, settings, trainer, cost_model, bar.update, annotator)
         bar.total = len(simulation.objects)
         return simulation.run()

@@ -113,7 +113,7 @@ def labeling_job_rule_problems(request: dict[str, Any], object_count: int | None
     if attribute.endswith("-metadata"):
         problems.append(f"LabelAttributeName {attribute!r} must not end in '-metadata' (Ground Truth adds that key itself)")
     if task is not None:
-        if task.key == "semantic_segmentation" and not attribute.endswith("-ref"):
+        if task.segmentation and not attribute.endswith("-ref"):
             problems.append(f"LabelAttributeName {attribute!r} must end in '-ref' for semantic segmentation (e.g. {attribute}-ref)")
         if task.key == "bounding_box" and attribute.endswith("-ref"):
             problems.append(f"LabelAttributeName {attribute!r} must not end in '-ref' for bounding boxes")

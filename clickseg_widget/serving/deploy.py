@@ -16,12 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from ..aws import VARIANT_NAME, aws_client
 from ..io.s3 import parse_s3_uri
+from .autoscaling import remove_autoscaling
 
 DEFAULT_INSTANCE_TYPE = "ml.g4dn.xlarge"
 DEFAULT_FRAMEWORK_VERSION = "2.5"
 DEFAULT_PY_VERSION = "py311"
-VARIANT_NAME = "AllTraffic"
 _RESOURCE_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 _ROLE_ARN = re.compile(r"^arn:aws[a-z\-]*:iam::\d{12}:role/\S+$")
 
@@ -47,7 +48,7 @@ def upload_model_archive(archive_path: str | os.PathLike, s3_uri: str, region: s
     bucket, key = parse_s3_uri(s3_uri)
     if key.endswith("/") or not key:
         key = f"{key}{archive_path.name}"
-    _client("s3", boto3_session, region).upload_file(str(archive_path), bucket, key)
+    aws_client("s3", boto3_session, region).upload_file(str(archive_path), bucket, key)
     return f"s3://{bucket}/{key}"
 
 
@@ -84,32 +85,16 @@ def deploy_endpoint(
     waiter_max_attempts: int = 60,
 ) -> DeployedEndpoint:
     """Create model, endpoint config and endpoint (all named ``endpoint_name``); wait until InService."""
-    parse_s3_uri(model_archive_s3_uri, require_key=True)
-    if not model_archive_s3_uri.endswith(".tar.gz"):
-        raise ValueError(f"{model_archive_s3_uri} is not a model.tar.gz: SageMaker unpacks a gzipped tar")
-    if not _ROLE_ARN.match(role_arn or ""):
-        raise ValueError(f"role_arn {role_arn!r} is not an IAM role ARN (arn:aws:iam::<12-digit account>:role/<name>)")
-    if not instance_type.startswith("ml."):
-        raise ValueError(f"instance_type {instance_type!r} must be a SageMaker instance type such as ml.g4dn.xlarge")
+    check_model_inputs(model_archive_s3_uri, role_arn, instance_type)
     if instance_count < 1:
         raise ValueError("instance_count must be at least 1")
     name = endpoint_name or f"clickseg-{time.strftime('%Y%m%d-%H%M%S')}"
     if not _RESOURCE_NAME.match(name):
         raise ValueError(f"endpoint name {name!r} must be 1-63 letters, digits and single hyphens, starting with a letter or digit")
 
-    client = _client("sagemaker", boto3_session, region)
+    client = aws_client("sagemaker", boto3_session, region)
     region = client.meta.region_name
-    image_uri = image_uri or pytorch_image_uri(region, instance_type)
-    container = {
-        "Image": image_uri,
-        "ModelDataUrl": model_archive_s3_uri,
-        "Environment": {
-            "SAGEMAKER_PROGRAM": "inference.py",
-            "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",
-            "SAGEMAKER_REGION": region,
-            **dict(environment or {}),
-        },
-    }
+    container = model_container(model_archive_s3_uri, image_uri or pytorch_image_uri(region, instance_type), region, environment)
     variant = {
         "VariantName": VARIANT_NAME, "ModelName": name, "InitialInstanceCount": instance_count,
         "InstanceType": instance_type, "InitialVariantWeight": 1.0,
@@ -126,6 +111,31 @@ def deploy_endpoint(
     if wait:
         status = wait_for_endpoint(client, name, waiter_delay_s, waiter_max_attempts)
     return DeployedEndpoint(endpoint_name=name, endpoint_config_name=name, model_name=name, region=region, status=status)
+
+
+def model_container(model_archive_s3_uri: str, image_uri: str, region: str, environment: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The PyTorch container running the archive's ``code/inference.py``: one model for endpoints and Batch Transform."""
+    return {
+        "Image": image_uri,
+        "ModelDataUrl": model_archive_s3_uri,
+        "Environment": {
+            "SAGEMAKER_PROGRAM": "inference.py",
+            "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",
+            "SAGEMAKER_REGION": region,
+            **dict(environment or {}),
+        },
+    }
+
+
+def check_model_inputs(model_archive_s3_uri: str, role_arn: str, instance_type: str) -> None:
+    """What SageMaker would refuse later, said before anything is created."""
+    parse_s3_uri(model_archive_s3_uri, require_key=True)
+    if not model_archive_s3_uri.endswith(".tar.gz"):
+        raise ValueError(f"{model_archive_s3_uri} is not a model.tar.gz: SageMaker unpacks a gzipped tar")
+    if not _ROLE_ARN.match(role_arn or ""):
+        raise ValueError(f"role_arn {role_arn!r} is not an IAM role ARN (arn:aws:iam::<12-digit account>:role/<name>)")
+    if not instance_type.startswith("ml."):
+        raise ValueError(f"instance_type {instance_type!r} must be a SageMaker instance type such as ml.g4dn.xlarge")
 
 
 def _create_all(steps: list[tuple[str, Callable[[], Any], Callable[[], Any] | None]], name: str) -> None:
@@ -165,16 +175,19 @@ def wait_for_endpoint(client: Any, endpoint_name: str, delay_s: int = 30, max_at
 
 
 def delete_endpoint(endpoint_name: str, region: str | None = None, boto3_session: Any = None, delete_config: bool = True, delete_model: bool = True) -> list[str]:
-    """Delete the endpoint (stops the billing) and, by default, its config and models; returns what was deleted."""
-    client = _client("sagemaker", boto3_session, region)
+    """Delete the endpoint (stops the billing), its autoscaling and, by default, its config and models; returns what was deleted.
+
+    Scaling goes first, as AWS asks: a scalable target left behind keeps trying to scale a missing endpoint.
+    """
+    client = aws_client("sagemaker", boto3_session, region)
     endpoint = client.describe_endpoint(EndpointName=endpoint_name)
     config_name = endpoint["EndpointConfigName"]
-    models = []
-    if delete_model:
-        config = client.describe_endpoint_config(EndpointConfigName=config_name)
-        models = [variant["ModelName"] for variant in config["ProductionVariants"]]
+    variants = client.describe_endpoint_config(EndpointConfigName=config_name)["ProductionVariants"]
+    models = [variant["ModelName"] for variant in variants] if delete_model else []
+    scaling = aws_client("application-autoscaling", boto3_session, client.meta.region_name)
+    deleted = remove_autoscaling(scaling, endpoint_name, [variant["VariantName"] for variant in variants])
     client.delete_endpoint(EndpointName=endpoint_name)
-    deleted = [f"endpoint/{endpoint_name}"]
+    deleted.append(f"endpoint/{endpoint_name}")
     if delete_config:
         client.delete_endpoint_config(EndpointConfigName=config_name)
         deleted.append(f"endpoint-config/{config_name}")
@@ -182,13 +195,3 @@ def delete_endpoint(endpoint_name: str, region: str | None = None, boto3_session
         client.delete_model(ModelName=model)
         deleted.append(f"model/{model}")
     return deleted
-
-
-def _client(service: str, boto3_session: Any = None, region: str | None = None) -> Any:
-    import boto3
-
-    session = boto3_session or boto3.session.Session()
-    region = region or session.region_name
-    if region is None:
-        raise ValueError("no AWS region configured: pass region='us-east-1' (for example) or set AWS_DEFAULT_REGION")
-    return session.client(service, region_name=region)

@@ -32,6 +32,7 @@ from ..protocol.schema import (
     sha256_hex,
     split_s3_uri,
 )
+from .batch import JSONLINES_CONTENT_TYPE, PrelabelBatch, encode_records, parse_batch, run_batch
 
 LOG = logging.getLogger(__name__)
 SERVING_CONFIG = "serving.json"
@@ -153,6 +154,15 @@ class ServingModel:
                 self._images.move_to_end(image_hash)
             return context
 
+    def read_source(self, source_ref: str) -> ImageContext:
+        """A pre-labeling line's image: the container reads S3 only, never its own files."""
+        if not source_ref.startswith("s3://"):
+            raise SchemaError(f"source-ref {source_ref!r} is not an S3 URI: the endpoint and Batch Transform read images from S3")
+        try:
+            return self.segmenter.prepare(self._read_s3(source_ref))
+        except ImageError as err:
+            raise SchemaError(f"{source_ref} cannot be decoded: {err}", code="invalid_image") from None
+
     def _read_s3(self, uri: str) -> bytes:
         bucket, key = split_s3_uri(uri)
         if self.s3_reader is None:
@@ -234,21 +244,28 @@ def model_fn(model_dir: str, context: Any = None) -> ServingModel:
     return load_serving_model(model_dir)
 
 
-def input_fn(body: bytes | str, content_type: str | None, context: Any = None) -> SegmentRequest:
+def input_fn(body: bytes | str, content_type: str | None, context: Any = None) -> SegmentRequest | PrelabelBatch:
+    if base_content_type(content_type) == JSONLINES_CONTENT_TYPE:  # Batch Transform's pre-labeling lines
+        return parse_batch(body)
     if base_content_type(content_type) != JSON_CONTENT_TYPE:
         raise SchemaError(
-            f"content type {content_type!r} is not supported: send the v1 JSON request as {JSON_CONTENT_TYPE}",
+            f"content type {content_type!r} is not supported: send the v1 JSON request as {JSON_CONTENT_TYPE}, "
+            f"or pre-labeling lines as {JSONLINES_CONTENT_TYPE}",
             code="unsupported_content_type",
             status=415,
         )
     return parse_request(body)
 
 
-def predict_fn(request: SegmentRequest, model: ServingModel, context: Any = None) -> dict[str, Any]:
+def predict_fn(request: SegmentRequest | PrelabelBatch, model: ServingModel, context: Any = None) -> dict[str, Any] | list[dict[str, Any]]:
+    if isinstance(request, PrelabelBatch):
+        return run_batch(model, request)
     return model.invoke(request)
 
 
-def output_fn(prediction: dict[str, Any], accept: str | None, context: Any = None) -> tuple[bytes, str]:
+def output_fn(prediction: dict[str, Any] | list[dict[str, Any]], accept: str | None, context: Any = None) -> tuple[bytes, str]:
+    if isinstance(prediction, list):  # pre-labeling records, one line each, whatever Accept says
+        return encode_records(prediction), JSONLINES_CONTENT_TYPE
     if base_content_type(accept) not in (JSON_CONTENT_TYPE, "*/*", ""):
         raise SchemaError(f"accept type {accept!r} is not supported: accept {JSON_CONTENT_TYPE}", code="unsupported_accept", status=406)
     return json.dumps(prediction, separators=(",", ":")).encode("utf-8"), JSON_CONTENT_TYPE
