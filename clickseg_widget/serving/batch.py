@@ -11,13 +11,11 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Callable
 
+from ..models.base import ImageContext, Segmenter
 from ..prelabel.records import error_record, parse_task, prelabel
 from ..protocol.schema import SchemaError
-
-if TYPE_CHECKING:
-    from .handler import ServingModel
 
 JSONLINES_CONTENT_TYPE = "application/jsonlines"
 LABEL_PNG_KEY = "label-map-png"
@@ -38,15 +36,20 @@ def parse_batch(body: bytes | str) -> PrelabelBatch:
     return PrelabelBatch(lines)
 
 
-def run_batch(model: "ServingModel", batch: PrelabelBatch) -> list[dict[str, Any]]:
-    """One output record per input line: the drafted masks, or the line's error."""
+def run_batch(
+    segmenter: Segmenter, read_source: Callable[[str], ImageContext], model_version: str, batch: PrelabelBatch
+) -> list[dict[str, Any]]:
+    """One output record per input line: the drafted masks, or the line's error.
+
+    Takes the serving model's parts, not the model, so the handler can import this module.
+    """
     records = []
     for number, text in batch.lines:
         source_ref = None
         try:
             task = parse_task(text, number)
             source_ref = task.source_ref
-            result = prelabel(model.segmenter, task, model.read_source(source_ref), model.model_version)
+            result = prelabel(segmenter, task, read_source(source_ref), model_version)
         except ValueError as err:  # a bad line, an unreadable image or S3 object, a box outside the image
             records.append(error_record(number, source_ref, str(err)))
             continue

@@ -259,7 +259,7 @@ def input_fn(body: bytes | str, content_type: str | None, context: Any = None) -
 
 def predict_fn(request: SegmentRequest | PrelabelBatch, model: ServingModel, context: Any = None) -> dict[str, Any] | list[dict[str, Any]]:
     if isinstance(request, PrelabelBatch):
-        return run_batch(model, request)
+        return run_batch(model.segmenter, model.read_source, model.model_version, request)
     return model.invoke(request)
 
 
