@@ -65,6 +65,31 @@ def test_an_accept_whose_autosave_fails_is_not_accepted_and_stays_editable(sampl
         resumed.close()
 
 
+def test_a_delete_whose_autosave_fails_keeps_the_object_in_the_widget_and_on_disk(sample, tmp_path, monkeypatch):
+    folder = tmp_path / "labels"
+    widget = open_widget(sample, folder)
+    try:
+        draw(widget, sample)
+        kept = widget.accept()
+        widget.select(kept.object_id)
+
+        def disk_full(*args, **kwargs):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        monkeypatch.setattr(autosave, "atomic_write_json", disk_full)
+        with pytest.raises(OSError, match="No space left"):
+            widget.delete()
+        assert [o.object_id for o in widget.objects] == [1] and widget.state.selected_id == 1
+        assert np.array_equal(widget.objects[0].mask, kept.mask)
+        assert saved_ids(folder) == [1] and (folder / "masks" / f"{sample[0].stem}-1.png").exists()
+        assert "not deleted" in widget.toolbar.status.value and "No space left" in widget.toolbar.status.value
+        monkeypatch.undo()
+        widget.delete()
+        assert widget.objects == [] and saved_ids(folder) == []
+    finally:
+        widget.close()
+
+
 def test_a_second_widget_on_the_same_folder_never_overwrites_the_first(sample, tmp_path):
     folder = tmp_path / "labels"
     first, second = open_widget(sample, folder), open_widget(sample, folder)

@@ -363,7 +363,7 @@ class LabelingState:
         return obj
 
     def checkpoint(self) -> tuple[Any, ...]:
-        """What ``accept`` changes, so an accept whose autosave failed can be undone."""
+        """What ``accept`` and ``delete`` change, so one whose autosave failed can be undone."""
         return self.draft, list(self.accepted), self.selected_id, self.next_object_id
 
     def rollback(self, checkpoint: tuple[Any, ...]) -> None:

@@ -220,10 +220,17 @@ class ClickSegWidget(widgets.VBox):
             self._after_click_change()
 
     def delete(self, object_id: int | None = None) -> LabeledObject:
+        """Delete an accepted object; with autosave it is gone from disk too, or (if that fails) kept everywhere."""
         with self._lock:
+            checkpoint = self.state.checkpoint()
             obj = self.state.delete(self._target(object_id))
-            if self.autosave:
-                self.autosave.delete_object(self.state, obj)
+            try:
+                if self.autosave:
+                    self.autosave.delete_object(self.state, obj)
+            except Exception as err:  # still on disk, so still in the widget: the two never disagree
+                self.state.rollback(checkpoint)
+                self._status(f"not deleted, the autosave failed: {err}", error=True)
+                raise
             self._after_objects_change()
             self._after_click_change()
             self._status(f"deleted #{obj.object_id} {obj.class_name}")
