@@ -64,10 +64,48 @@ def test_polygons_keep_holes_and_follow_the_mask(real_mask):
     polygons = mask_to_polygons(ring, tolerance=0)
     assert len(polygons) == 1 and len(polygons[0].holes) == 1
     assert (polygons_to_mask(polygons, 60, 80) == ring).all()
-    assert len(polygons[0].to_coco()) == 2
     simplified = mask_to_polygons(real_mask, tolerance=1.0)
     assert iou(polygons_to_mask(simplified, *real_mask.shape), real_mask) > 0.97
     assert mask_to_polygons(np.zeros((5, 5), bool)) == []
+
+
+def holed_mask() -> np.ndarray:
+    """A plate with three holes, one near each other hole and one near the edge."""
+    mask = np.zeros((120, 160), bool)
+    mask[10:110, 10:150] = True
+    mask[30:60, 30:60] = False
+    mask[40:90, 90:130] = False
+    mask[70:100, 20:50] = False
+    return mask
+
+
+def test_coco_polygons_keep_holes_when_pycocotools_rasterises_them():
+    from pycocotools import mask as mask_utils
+
+    from clickseg_widget.export.coco import mask_to_coco_polygons
+
+    mask = holed_mask()
+    polygons = mask_to_coco_polygons(mask, tolerance=0)
+    assert len(polygons) == 1  # one object part: its holes ride in the same ring
+    decoded = mask_utils.decode(mask_utils.frPyObjects(polygons, 120, 160))[:, :, 0].astype(bool)
+    assert not decoded[45, 45] and not decoded[65, 110] and not decoded[85, 35]  # the holes stay holes
+    assert iou(decoded, mask) > 0.95
+
+
+def test_yolo_lines_keep_holes_when_filled():
+    import cv2
+
+    from clickseg_widget.export.yolo import yolo_segmentation_text
+
+    mask = holed_mask()
+    (line,) = yolo_segmentation_text([mask], [2], tolerance=0).splitlines()
+    values = line.split()
+    assert values[0] == "2"
+    points = np.array(values[1:], float).reshape(-1, 2) * [160, 120]
+    filled = np.zeros(mask.shape, np.uint8)
+    cv2.fillPoly(filled, [np.round(points).astype(np.int32)], 1)
+    assert not filled[45, 45] and not filled[65, 110] and not filled[85, 35]
+    assert iou(filled.astype(bool), mask) > 0.97
 
 
 def test_groundtruth_label_map_and_manifest_line():

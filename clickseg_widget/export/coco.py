@@ -35,8 +35,8 @@ def segmentation_to_mask(segmentation: Any, height: int, width: int) -> np.ndarr
 
 
 def mask_to_coco_polygons(mask: np.ndarray, tolerance: float = 1.0) -> list[list[float]]:
-    """A mask as COCO polygons: one flat list per outer boundary (COCO polygons cannot hold holes)."""
-    return [ring for polygon in mask_to_polygons(mask, tolerance) for ring in polygon.to_coco()[:1]]
+    """A mask as COCO polygons: one flat list per outer boundary, its holes kept by keyhole cuts."""
+    return [[v for point in polygon.single_ring() for v in point] for polygon in mask_to_polygons(mask, tolerance)]
 
 
 def mask_bbox(mask: np.ndarray) -> list[float]:

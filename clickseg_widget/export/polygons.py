@@ -16,9 +16,19 @@ class Polygon:
     exterior: list[tuple[float, float]]
     holes: list[list[tuple[float, float]]]
 
-    def to_coco(self) -> list[list[float]]:
-        """COCO's flat ``[x1, y1, x2, y2, ...]`` lists: exterior first, then holes."""
-        return [[v for point in ring for v in point] for ring in [self.exterior, *self.holes]]
+    def single_ring(self) -> list[tuple[float, float]]:
+        """The exterior with every hole spliced in through a zero-width cut (a "keyhole").
+
+        COCO and YOLO polygons are filled outlines with no way to say "hole":
+        extra rings are unioned.  Walking out to each hole along a cut, around
+        it and back keeps the hole when any polygon filler rasterises the ring.
+        """
+        ring = list(self.exterior)
+        for hole in self.holes:
+            distances = ((np.array(ring)[:, None, :] - np.array(hole)[None, :, :]) ** 2).sum(-1)
+            at_ring, at_hole = np.unravel_index(int(distances.argmin()), distances.shape)
+            ring = ring[: at_ring + 1] + hole[at_hole:] + hole[: at_hole + 1] + ring[at_ring:]
+        return ring
 
 
 def mask_to_polygons(mask: np.ndarray, tolerance: float = 1.0, min_area: float = 4.0) -> list[Polygon]:

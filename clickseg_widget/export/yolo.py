@@ -2,7 +2,8 @@
 
 Each line is ``<class index> x1 y1 x2 y2 ...`` with coordinates divided by
 the image's width and height (Ultralytics' segment format).  The format has
-no holes, so each outer boundary becomes one polygon.
+no holes, so each outer boundary becomes one polygon with its holes spliced
+in by keyhole cuts.
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ def yolo_segmentation_text(
     for mask, class_id in zip(masks, class_ids):
         height, width = np.asarray(mask).shape
         for polygon in mask_to_polygons(mask, tolerance):
-            points = " ".join(f"{x / width:.6f} {y / height:.6f}" for x, y in polygon.exterior)
+            points = " ".join(f"{x / width:.6f} {y / height:.6f}" for x, y in polygon.single_ring())
             lines.append(f"{int(class_id)} {points}")
     return "".join(line + "\n" for line in lines)
 
