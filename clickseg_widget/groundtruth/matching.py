@@ -1,9 +1,12 @@
 """Label quality against reference labels, the tutorial's way.
 
-Boxes: predicted boxes in order of confidence each take the unmatched
-reference box they overlap most (IoU 0 when none is left); every unmatched
-reference adds a 0; the image's score is the mean.  Both empty is a perfect
-1, one side empty a 0.  Masks: plain mask IoU.
+Boxes (the object-detection tutorial's ``compute_iou_bb``): predicted boxes,
+most confident first, each take the unmatched reference box they overlap
+most; a prediction that overlaps no unmatched reference (IoU 0) scores 0 and
+uses up nothing, so a far false positive cannot steal a reference from a
+later, good prediction.  Every unmatched reference adds a 0 (a miss); the
+image's score is the mean.  Both empty is a perfect 1, one side empty a 0.
+Masks: plain mask IoU.
 """
 from __future__ import annotations
 
@@ -34,17 +37,23 @@ def box_iou(a: Box, b: Box) -> float:
     return inter / union if union > 0 else 0.0
 
 
+def _most_confident_first(predicted: Sequence[Box]) -> list[Box]:
+    """Descending confidence; ties (and missing confidences, taken as 0) latest box first, as the tutorial's
+    reversed ascending sort orders them."""
+    ascending = sorted(predicted, key=lambda box: box.confidence if box.confidence is not None else 0.0)
+    return ascending[::-1]
+
+
 def matched_ious(predicted: Sequence[Box], reference: Sequence[Box]) -> list[float]:
-    """One IoU per predicted box (greedy, most confident first) plus a 0 per unmatched reference."""
-    order = sorted(predicted, key=lambda box: -(box.confidence if box.confidence is not None else 0.0))
+    """One IoU per predicted box (greedy, most confident first; 0 for a false positive) plus a 0 per missed reference."""
     unmatched = list(reference)
     scores = []
-    for box in order:
-        if not unmatched:
-            scores.append(0.0)
-            continue
+    for box in _most_confident_first(predicted):
         overlaps = [box_iou(box, ref) for ref in unmatched]
-        best = int(np.argmax(overlaps))
+        best = int(np.argmax(overlaps)) if overlaps else -1
+        if best < 0 or overlaps[best] <= 0.0:
+            scores.append(0.0)  # overlaps nothing left: a false positive that leaves the references to others
+            continue
         scores.append(overlaps[best])
         unmatched.pop(best)
     return scores + [0.0] * len(unmatched)

@@ -10,15 +10,19 @@ from typing import Mapping, Sequence
 import numpy as np
 from matplotlib import colormaps
 from matplotlib.figure import Figure
-from matplotlib.patches import Rectangle
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch, Rectangle
+from matplotlib.ticker import MaxNLocator
 
 from .costs import CostModel, summarize_iterations
 from .iterations import IterationCounts
 from .job_results import Job
 from .outputs import LabeledObject
-from .quality import ScoredLabel, group_miou
+from .quality import ScoredLabel, group_miou, mean_image_miou
 
 HUMAN_COLOR, MACHINE_COLOR = "C0", "C1"
+LABEL_COLOR, REFERENCE_COLOR = "blue", "lime"  # the tutorial's consolidated and "true" boxes
+LABEL_CLASS_CMAP = "tab10"  # segmentation labels: class id -> colour, drawn see-through
 HISTOGRAM_BINS = np.linspace(0, 1, 17)  # 16 bins on [0, 1]
 
 
@@ -67,9 +71,11 @@ def draw_curves(ax, curves: Mapping[int, Sequence[float]], ylabel: str) -> None:
     cmap = colormaps["coolwarm"]
     ordered = sorted(curves.items())
     for index, (iteration, values) in enumerate(ordered):
-        ax.plot(values, color=cmap(index / max(1, len(ordered) - 1)), label=f"iteration {iteration}")
+        epochs = np.arange(1, len(values) + 1)
+        ax.plot(epochs, values, marker="o", color=cmap(index / max(1, len(ordered) - 1)), label=f"iteration {iteration}")
     ax.set_title("Auto-labeling model training")
     ax.set_xlabel("Epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel(ylabel)
     ax.grid(True)
     ax.legend()
@@ -93,8 +99,13 @@ def iteration_figure(
     with_boxes: bool = False,
     curves: Mapping[int, Sequence[float]] | None = None,
     curve_label: str = "Validation score",
+    totals_from: str | None = None,
 ) -> Figure:
-    """The tutorial's first figure: costs, counts and (when known) training curves per iteration."""
+    """The tutorial's first figure: costs, counts and (when known) training curves per iteration.
+
+    ``totals_from`` names where the counts came from when the job folder had no per-iteration files
+    (e.g. "the output manifest"): the single bar is then labelled "all" and the figure says why.
+    """
     panels = 3 if curves else 2
     figure = Figure(figsize=(5 * panels, 5), layout="constrained")
     axes = figure.subplots(1, panels)
@@ -102,6 +113,12 @@ def iteration_figure(
     draw_counts(axes[1], iterations, with_boxes)
     if curves:
         draw_curves(axes[2], curves, curve_label)
+    if totals_from:
+        for ax in axes[:2]:
+            ax.set_xticks(ax.get_xticks(), ["all"] * len(ax.get_xticks()))
+            ax.set_xlabel("Whole job (no per-iteration files)")
+        figure.supxlabel(f"No per-iteration files in the job folder: totals from {totals_from}, drawn as one bar.",
+                         fontsize=9, color="0.3")
     return figure
 
 
@@ -109,56 +126,113 @@ def _split(scored: Sequence[ScoredLabel]) -> dict[str, list[ScoredLabel]]:
     return {"human": [s for s in scored if s.human], "machine": [s for s in scored if not s.human]}
 
 
+def empty_panel(ax, message: str) -> None:
+    """A panel with nothing to draw says so, instead of showing a meaningless empty axis."""
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.text(0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes, fontsize=11, color="0.35")
+
+
 def miou_histogram_figure(scored: Sequence[ScoredLabel]) -> Figure:
-    figure = Figure(figsize=(10, 4), layout="constrained")
-    axes = figure.subplots(1, 2, sharex=True)
+    """Per-image mIoU histograms, human and machine; titles give the mean of what is drawn and the group mIoU."""
+    figure = Figure(figsize=(10, 4.2), layout="constrained")
+    axes = figure.subplots(1, 2)
     for ax, (kind, items), color in zip(axes, _split(scored).items(), (HUMAN_COLOR, MACHINE_COLOR)):
-        values = [s.miou for s in items]
-        ax.hist(values, bins=HISTOGRAM_BINS, color=color)
-        mean = f"{group_miou(items):.3f}" if values else "n/a"
-        ax.set_title(f"{kind} labels: {len(values)} images, mIoU {mean}")
-        ax.set_xlabel("mIoU against reference")
+        if not items:
+            ax.set_title(f"{kind} labels: 0 images")
+            empty_panel(ax, f"no {kind} labels")
+            continue
+        ax.hist([s.miou for s in items], bins=HISTOGRAM_BINS, color=color, edgecolor="k", rwidth=0.8)
+        ax.set_title(f"{kind} labels: {len(items)} images\n"
+                     f"mean of per-image mIoU {mean_image_miou(items):.3f} (group mIoU {group_miou(items):.3f})")
+        ax.set_xlabel("Per-image mIoU against reference")
         ax.set_ylabel("Images")
+        ax.set_xlim(0, 1)
+        ax.set_xticks(np.linspace(0, 1, 5))
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     return figure
 
 
-def _draw_label(ax, job: Job, item: LabeledObject) -> None:
+def _mask_outline(ax, mask: np.ndarray, color: str, lw: float) -> None:
+    if np.any(mask) and not np.all(mask):
+        ax.contour(mask.astype(np.uint8), levels=[0.5], colors=[color], linewidths=lw)
+
+
+def _draw_boxes(ax, boxes, color: str, lw: float, linestyle: str = "-") -> None:
+    for box in boxes:
+        ax.add_patch(Rectangle((box.left, box.top), box.width, box.height, fill=False, lw=lw, edgecolor=color,
+                               linestyle=linestyle))
+
+
+def _draw_image(ax, job: Job, item: LabeledObject, shape: tuple[int, ...] | None = None) -> None:
     image = job.image(item.source_ref)
     if image is not None:
         ax.imshow(image)
     elif item.image_size:
         ax.imshow(np.full((item.image_size[1], item.image_size[0], 3), 235, np.uint8))
-    if item.task == "bounding_box":
-        for box in item.boxes:
-            ax.add_patch(Rectangle((box.left, box.top), box.width, box.height, fill=False, lw=2, edgecolor="yellow"))
-    elif item.task == "semantic_segmentation":
-        classes = job.label_classes(item)
-        overlay = np.ma.masked_where(classes == 0, classes)
-        ax.imshow(overlay, alpha=0.5, cmap="tab10", vmin=0, vmax=9, interpolation="nearest")
+    elif shape is not None:
+        ax.imshow(np.full((*shape[:2], 3), 235, np.uint8))
     ax.set_axis_off()
 
 
-def _gallery(job: Job, rows: Sequence[tuple[str, Sequence[ScoredLabel]]], title: str) -> Figure:
-    rows = [(label, items) for label, items in rows if items] or [("no labels", [])]
-    columns = max([len(items) for _, items in rows] + [1])
-    figure = Figure(figsize=(2.6 * columns, 2.6 * len(rows) + 0.5), layout="constrained")
-    axes = np.atleast_2d(figure.subplots(len(rows), columns, squeeze=False))
-    for row, (label, items) in enumerate(rows):
+def draw_label(ax, job: Job, scored: ScoredLabel, reference: bool = True, label: bool = True, lw: float = 2.0) -> None:
+    """An image with the job's label (blue boxes, or a see-through class overlay) and its reference (lime)."""
+    item = scored.item
+    classes = job.label_classes(item) if label and item.task == "semantic_segmentation" else None
+    reference_map = scored.reference if isinstance(scored.reference, np.ndarray) else None
+    shape = classes.shape if classes is not None else reference_map.shape if reference_map is not None else None
+    _draw_image(ax, job, item, shape)
+    if classes is not None:
+        overlay = np.ma.masked_where(classes == 0, classes)
+        ax.imshow(overlay, alpha=0.5, cmap=LABEL_CLASS_CMAP, vmin=0, vmax=9, interpolation="nearest")
+    elif label:
+        _draw_boxes(ax, item.boxes, LABEL_COLOR, lw)
+    if reference and scored.reference is not None:
+        if reference_map is not None:
+            _mask_outline(ax, reference_map > 0, REFERENCE_COLOR, lw)
+        else:
+            _draw_boxes(ax, scored.reference, REFERENCE_COLOR, lw * 0.75, "--")
+
+
+def legend_handles(task: str | None, reference: bool = True) -> list:
+    """Proxy artists naming what ``draw_label`` draws."""
+    if task == "semantic_segmentation":
+        handles = [Patch(facecolor=colormaps[LABEL_CLASS_CMAP](1 / 9), alpha=0.5, label="job's label")]
+    else:
+        handles = [Line2D([], [], color=LABEL_COLOR, lw=2, label="job's label")]
+    if reference:
+        handles.append(Line2D([], [], color=REFERENCE_COLOR, lw=2, linestyle="-" if task == "semantic_segmentation" else "--",
+                              label="reference"))
+    return handles
+
+
+def _title(scored: ScoredLabel) -> str:
+    confidence = f"{scored.confidence:.2f}" if scored.confidence is not None else "n/a"
+    return f"mIoU {scored.miou:.2f}, conf {confidence}"
+
+
+def _gallery(job: Job, rows: Sequence[tuple[str, Sequence[ScoredLabel]]], title: str, notes: Sequence[str] = ()) -> Figure:
+    shown = [(label, items) for label, items in rows if items] or [("no labels", [])]
+    columns = max([len(items) for _, items in shown] + [1])
+    figure = Figure(figsize=(2.6 * columns, 2.6 * len(shown) + 0.9), layout="constrained")
+    axes = np.atleast_2d(figure.subplots(len(shown), columns, squeeze=False))
+    for row, (label, items) in enumerate(shown):
         for column in range(columns):
             ax = axes[row, column]
             if column >= len(items):
                 ax.set_axis_off()
                 continue
-            scored = items[column]
-            _draw_label(ax, job, scored.item)
-            confidence = f"{scored.confidence:.2f}" if scored.confidence is not None else "n/a"
-            ax.set_title(f"{label}\nmIoU {scored.miou:.2f}, conf {confidence}", fontsize=8)
+            draw_label(ax, job, items[column])
+            ax.set_title(f"{label}\n{_title(items[column])}", fontsize=8)
     figure.suptitle(title)
+    figure.legend(handles=legend_handles(job.task), loc="outside lower center", ncol=2, fontsize=9)
+    if notes:
+        figure.supxlabel("\n".join(notes), fontsize=9, color="0.3")
     return figure
 
 
 def examples_figure(job: Job, scored: Sequence[ScoredLabel], best: bool = True, count: int = 6) -> Figure:
-    """The ``count`` best (or worst) labels of each kind, drawn on their images."""
+    """The ``count`` best (or worst) labels of each kind, drawn on their images with their reference."""
     rows = []
     for kind, items in _split(scored).items():
         ordered = sorted(items, key=lambda s: s.miou, reverse=best)
@@ -166,62 +240,105 @@ def examples_figure(job: Job, scored: Sequence[ScoredLabel], best: bool = True, 
     return _gallery(job, rows, f"{'Best' if best else 'Worst'} {count} labels by mIoU")
 
 
-def most_confident_figure(job: Job, scored: Sequence[ScoredLabel], count: int = 5) -> Figure:
-    rows = []
+def ranked_by_confidence(items: Sequence[ScoredLabel]) -> tuple[list[ScoredLabel], str | None]:
+    """Most confident first, or no ranking and the reason: a group without confidences, or with one value for all
+    (simulated human labels carry 0), has no order to show."""
+    known = [s for s in items if s.confidence is not None]
+    if not known:
+        return [], "no confidences"
+    values = {float(s.confidence) for s in known}  # type: ignore[arg-type]
+    if len(known) > 1 and len(values) == 1:
+        return [], f"all {len(known)} have confidence {values.pop():.2f}"
+    return sorted(known, key=lambda s: float(s.confidence), reverse=True), None  # type: ignore[arg-type]
+
+
+def _ranked_groups(scored: Sequence[ScoredLabel]) -> tuple[dict[str, list[ScoredLabel]], list[str]]:
+    ranked, notes = {}, []
     for kind, items in _split(scored).items():
-        ordered = sorted((s for s in items if s.confidence is not None), key=lambda s: float(s.confidence or 0.0), reverse=True)
-        rows.append((kind, ordered[:count]))
-    return _gallery(job, rows, f"The {count} most confident labels of each kind")
+        if not items:
+            continue
+        order, reason = ranked_by_confidence(items)
+        if reason:
+            notes.append(f"{kind} labels not ranked: {reason}")
+        else:
+            ranked[kind] = order
+    return ranked, notes
+
+
+def most_confident_figure(job: Job, scored: Sequence[ScoredLabel], count: int = 5) -> Figure:
+    ranked, notes = _ranked_groups(scored)
+    rows = [(kind, items[:count]) for kind, items in ranked.items()]
+    return _gallery(job, rows, f"The {count} most confident labels of each kind", notes)
 
 
 def confidence_figure(scored: Sequence[ScoredLabel]) -> Figure:
-    """mIoU vs confidence with regression lines, and mIoU of the top x% most confident."""
-    figure = Figure(figsize=(10, 4), layout="constrained")
+    """mIoU vs confidence with regression lines, and mIoU of the top x% most confident.
+
+    Only groups whose labels are ranked by a confidence are drawn; the figure says why any other is absent.
+    """
+    figure = Figure(figsize=(10, 4.4), layout="constrained")
     scatter, top = figure.subplots(1, 2)
     deciles = np.arange(10, 101, 10)
-    for (kind, items), color in zip(_split(scored).items(), (HUMAN_COLOR, MACHINE_COLOR)):
-        items = [s for s in items if s.confidence is not None]
-        if not items:
-            continue
-        confidence = np.array([s.confidence for s in items])
+    ranked, notes = _ranked_groups(scored)
+    colors = {"human": HUMAN_COLOR, "machine": MACHINE_COLOR}
+    for kind, items in ranked.items():
+        color = colors[kind]
+        confidence = np.array([s.confidence for s in items], float)
         miou = np.array([s.miou for s in items])
-        ranked = [items[i] for i in np.argsort(-confidence, kind="stable")]
         scatter.scatter(confidence, miou, s=10, color=color, alpha=0.6, label=kind)
-        if len(items) > 1 and np.ptp(confidence) > 0:
+        if len(items) > 1:
             slope, intercept = np.polyfit(confidence, miou, 1)
             xs = np.linspace(confidence.min(), confidence.max(), 2)
             scatter.plot(xs, slope * xs + intercept, color=color)
-        top_miou = [group_miou(ranked[: max(1, int(np.ceil(len(ranked) * p / 100)))]) for p in deciles]
+        top_miou = [group_miou(items[: max(1, int(np.ceil(len(items) * p / 100)))]) for p in deciles]
         top.plot(deciles, top_miou, marker="o", color=color, label=kind)
-    scatter.set_xlabel("Confidence")
-    scatter.set_ylabel("mIoU")
     scatter.set_title("mIoU vs confidence")
-    scatter.legend()
-    top.set_xlabel("Top x% most confident images")
-    top.set_ylabel("mIoU")
     top.set_title("mIoU of the most confident labels")
-    top.legend()
+    if not ranked:
+        for ax in (scatter, top):
+            empty_panel(ax, "no labels ranked by confidence")
+    else:
+        scatter.set_xlabel("Confidence")
+        scatter.set_ylabel("Per-image mIoU")
+        scatter.set_ylim(-0.05, 1.05)
+        scatter.legend()
+        top.set_xlabel("Top x% most confident images")
+        top.set_ylabel("Group mIoU")
+        top.set_xticks(deciles)
+        top.invert_xaxis()
+        top.legend()
+    if notes:
+        figure.supxlabel("; ".join(notes) + ": no curve drawn", fontsize=9, color="0.3")
     return figure
 
 
 def boxes_figure(objects: Sequence[LabeledObject]) -> Figure:
-    """Boxes per image, human vs machine, and confidence against box count."""
+    """Boxes per image, human and machine side by side, and confidence against box count."""
     figure = Figure(figsize=(10, 4), layout="constrained")
     counts_ax, confidence_ax = figure.subplots(1, 2)
-    for human, color, kind in ((True, HUMAN_COLOR, "human"), (False, MACHINE_COLOR, "machine")):
-        items = [o for o in objects if o.human == human]
-        if not items:
-            continue
-        counts = [o.box_count for o in items]
-        counts_ax.hist(counts, bins=np.arange(max(counts) + 2) - 0.5, color=color, alpha=0.6, label=kind)
+    groups = [(kind, color, [o for o in objects if o.human == human])
+              for human, color, kind in ((True, HUMAN_COLOR, "human"), (False, MACHINE_COLOR, "machine"))]
+    groups = [group for group in groups if group[2]]
+    if not groups:
+        empty_panel(counts_ax, "no labels")
+        empty_panel(confidence_ax, "no labels")
+        return figure
+    most = max(o.box_count for _, _, items in groups for o in items)
+    counts_ax.hist([[o.box_count for o in items] for _, _, items in groups], bins=np.arange(most + 2) - 0.5,
+                   color=[color for _, color, _ in groups], label=[kind for kind, _, _ in groups], rwidth=0.85)
+    for kind, color, items in groups:
         with_confidence = [o for o in items if o.confidence is not None]
-        confidence_ax.scatter(
-            [o.box_count for o in with_confidence], [o.confidence for o in with_confidence], s=10, color=color, label=kind
-        )
+        confidence_ax.scatter([o.box_count for o in with_confidence], [o.confidence for o in with_confidence],
+                              s=10, color=color, alpha=0.6, label=kind)
+    counts_ax.set_title("Images by number of boxes")
     counts_ax.set_xlabel("Boxes per image")
     counts_ax.set_ylabel("Images")
     counts_ax.legend()
+    confidence_ax.set_title("Confidence vs number of boxes")
     confidence_ax.set_xlabel("Boxes per image")
     confidence_ax.set_ylabel("Mean box confidence")
     confidence_ax.legend()
+    for ax in (counts_ax, confidence_ax):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    counts_ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     return figure

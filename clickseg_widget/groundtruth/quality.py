@@ -25,6 +25,7 @@ class ScoredLabel:
     item: LabeledObject
     miou: float
     pooled: list[float] = field(default_factory=list)  # per-box IoUs (boxes), pooled for group mIoU
+    reference: Reference | None = field(default=None, repr=False)  # what it was scored against, for drawing
 
     @property
     def human(self) -> bool:
@@ -67,14 +68,53 @@ def score_labels(job: Job, references: Mapping[str, Reference] | None = None) ->
             continue
         if item.task == "bounding_box":
             boxes = cast(list[Box], reference)  # a box job's references are boxes
-            pooled = matched_ious(item.boxes, boxes) if item.boxes or boxes else [1.0]
-            scored.append(ScoredLabel(item, image_box_miou(item.boxes, boxes), pooled))
+            scored.append(ScoredLabel(item, image_box_miou(item.boxes, boxes), matched_ious(item.boxes, boxes), boxes))
         elif item.task == "semantic_segmentation":
-            scored.append(ScoredLabel(item, class_map_miou(job.label_classes(item), np.asarray(reference))))
+            classes = np.asarray(reference)
+            scored.append(ScoredLabel(item, class_map_miou(job.label_classes(item), classes), reference=classes))
     return scored
 
 
 def group_miou(scored: Sequence[ScoredLabel]) -> float:
-    """mIoU of a group: box IoUs pooled over its images (the tutorial's group mIoU), image mIoUs for masks."""
-    values = [v for s in scored for v in (s.pooled or [s.miou])]
-    return float(np.mean(values)) if values else float("nan")
+    """mIoU of a group: box IoUs pooled over its images (the tutorial's group mIoU), image mIoUs for masks.
+
+    Boxes are matched within their own image and the per-box IoUs (0 for each false positive and miss)
+    averaged; images with no box on either side add nothing, and a group made only of them scores 1.
+    (The tutorial's ``group_miou`` pours every box of the group into one notional image, so a box could
+    match a reference of another image; matching within the image avoids that.)  NaN for no images.
+    """
+    if not scored:
+        return float("nan")
+    values = [v for s in scored for v in (s.pooled if s.item.task == "bounding_box" else [s.miou])]
+    return float(np.mean(values)) if values else 1.0
+
+
+def mean_image_miou(scored: Sequence[ScoredLabel]) -> float:
+    """The mean of per-image mIoUs: what a histogram of them shows (the tutorial's histogram title)."""
+    return float(np.mean([s.miou for s in scored])) if scored else float("nan")
+
+
+def quality_summary(scored: Sequence[ScoredLabel]) -> dict[str, dict[str, float | int]]:
+    """Whole / human / machine: image count, group mIoU and mean per-image mIoU, as the tutorial prints them."""
+    groups = {
+        "whole": list(scored),
+        "human": [s for s in scored if s.human],
+        "machine": [s for s in scored if not s.human],
+    }
+    return {
+        name: {"images": len(items), "group_miou": group_miou(items), "mean_image_miou": mean_image_miou(items)}
+        for name, items in groups.items()
+    }
+
+
+def format_quality(summary: dict[str, dict[str, float | int]]) -> str:
+    """The summary as the lines the CLI and notebooks print."""
+    lines = []
+    for name, numbers in summary.items():
+        label = {"whole": "the whole dataset", "human": "human-labeled images", "machine": "machine-labeled images"}[name]
+        if not numbers["images"]:
+            lines.append(f"mIoU for {label}: no images")
+            continue
+        lines.append(f"mIoU for {label}: {numbers['group_miou']:.3f} "
+                     f"({numbers['images']} images, mean of per-image mIoU {numbers['mean_image_miou']:.3f})")
+    return "\n".join(lines)

@@ -111,7 +111,10 @@ def report(
     with_boxes = job.iterations.has_boxes
     if curves is None:
         curves, curve_label = training_curves(job), "Fine-tuning loss"
-    figures = {"iterations": plots.iteration_figure(job.iterations.iterations, model, with_boxes, curves, curve_label)}
+    source = job.iterations.source
+    totals_from = None if source == "job folder" else f"the {source}"
+    figures = {"iterations": plots.iteration_figure(job.iterations.iterations, model, with_boxes, curves, curve_label,
+                                                    totals_from)}
     if with_boxes and job.objects:
         figures["boxes"] = plots.boxes_figure(job.objects)
     scored = score_labels(job, references)
