@@ -63,10 +63,17 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _print_table(job, args) -> None:
-    from .reporting import cost_table, format_table
+    from .quality import format_quality
+    from .reporting import cost_table, format_table, label_quality
 
     table = cost_table(job, _cost_model(args))
-    print(json.dumps(table, indent=2) if args.json else format_table(table))
+    quality = label_quality(job)  # only where reference labels are known (simulator folders)
+    if args.json:
+        print(json.dumps({**table, "quality": quality} if quality else table, indent=2))
+        return
+    print(format_table(table))
+    if quality:
+        print(format_quality(quality))
 
 
 def _report(args: argparse.Namespace) -> int:

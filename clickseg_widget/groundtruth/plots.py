@@ -19,6 +19,7 @@ from .iterations import IterationCounts
 from .job_results import Job
 from .outputs import LabeledObject
 from .quality import ScoredLabel, group_miou, mean_image_miou
+from .worker_responses import WorkerAnswer
 
 HUMAN_COLOR, MACHINE_COLOR = "C0", "C1"
 LABEL_COLOR, REFERENCE_COLOR = "blue", "lime"  # the tutorial's consolidated and "true" boxes
@@ -122,7 +123,7 @@ def iteration_figure(
     return figure
 
 
-def _split(scored: Sequence[ScoredLabel]) -> dict[str, list[ScoredLabel]]:
+def split_kinds(scored: Sequence[ScoredLabel]) -> dict[str, list[ScoredLabel]]:
     return {"human": [s for s in scored if s.human], "machine": [s for s in scored if not s.human]}
 
 
@@ -137,7 +138,7 @@ def miou_histogram_figure(scored: Sequence[ScoredLabel]) -> Figure:
     """Per-image mIoU histograms, human and machine; titles give the mean of what is drawn and the group mIoU."""
     figure = Figure(figsize=(10, 4.2), layout="constrained")
     axes = figure.subplots(1, 2)
-    for ax, (kind, items), color in zip(axes, _split(scored).items(), (HUMAN_COLOR, MACHINE_COLOR)):
+    for ax, (kind, items), color in zip(axes, split_kinds(scored).items(), (HUMAN_COLOR, MACHINE_COLOR)):
         if not items:
             ax.set_title(f"{kind} labels: 0 images")
             empty_panel(ax, f"no {kind} labels")
@@ -206,7 +207,7 @@ def legend_handles(task: str | None, reference: bool = True) -> list:
     return handles
 
 
-def _title(scored: ScoredLabel) -> str:
+def label_title(scored: ScoredLabel) -> str:
     confidence = f"{scored.confidence:.2f}" if scored.confidence is not None else "n/a"
     return f"mIoU {scored.miou:.2f}, conf {confidence}"
 
@@ -223,7 +224,7 @@ def _gallery(job: Job, rows: Sequence[tuple[str, Sequence[ScoredLabel]]], title:
                 ax.set_axis_off()
                 continue
             draw_label(ax, job, items[column])
-            ax.set_title(f"{label}\n{_title(items[column])}", fontsize=8)
+            ax.set_title(f"{label}\n{label_title(items[column])}", fontsize=8)
     figure.suptitle(title)
     figure.legend(handles=legend_handles(job.task), loc="outside lower center", ncol=2, fontsize=9)
     if notes:
@@ -234,10 +235,41 @@ def _gallery(job: Job, rows: Sequence[tuple[str, Sequence[ScoredLabel]]], title:
 def examples_figure(job: Job, scored: Sequence[ScoredLabel], best: bool = True, count: int = 6) -> Figure:
     """The ``count`` best (or worst) labels of each kind, drawn on their images with their reference."""
     rows = []
-    for kind, items in _split(scored).items():
+    for kind, items in split_kinds(scored).items():
         ordered = sorted(items, key=lambda s: s.miou, reverse=best)
         rows.append((kind, ordered[:count]))
     return _gallery(job, rows, f"{'Best' if best else 'Worst'} {count} labels by mIoU")
+
+
+def worker_figure(job: Job, scored: Sequence[ScoredLabel], answers: Mapping[str, Sequence[WorkerAnswer]],
+                  count: int = 5) -> Figure:
+    """Human-labeled images: each worker's boxes (one colour per worker), the consolidated label, the reference."""
+    shown = [s for s in scored if s.human and answers.get(s.item.source_ref)][:count]
+    columns = ("Worker labels", "Consolidated label", "Reference")
+    figure = Figure(figsize=(9, 2.6 * max(1, len(shown)) + 0.6), layout="constrained")
+    axes = np.atleast_2d(figure.subplots(max(1, len(shown)), 3, squeeze=False))
+    if not shown:
+        for ax in axes.ravel():
+            ax.set_axis_off()
+        empty_panel(axes[0, 1], "no worker responses for the scored human labels")
+        return figure
+    for row, item in enumerate(shown):
+        workers: dict[str, str] = {}
+        worker_ax, label_ax, reference_ax = axes[row]
+        _draw_image(worker_ax, job, item.item)
+        for answer in answers[item.item.source_ref]:
+            color = workers.setdefault(answer.worker_id, f"C{(9 - len(workers)) % 10}")
+            _draw_boxes(worker_ax, answer.boxes, color, 1.5)
+        worker_ax.legend(handles=[Line2D([], [], color=c, label=w[-12:]) for w, c in workers.items()], fontsize=6,
+                         loc="upper right", title=f"{len(workers)} workers", title_fontsize=6)
+        draw_label(label_ax, job, item, reference=False)
+        label_ax.set_title(label_title(item), fontsize=8)
+        draw_label(reference_ax, job, item, label=False)
+    for ax, name in zip(axes[0], columns):
+        ax.set_title(f"{name}\n{ax.get_title()}".strip(), fontsize=10)
+    figure.suptitle("Human-labeled examples: worker answers, consolidation, reference")
+    figure.legend(handles=legend_handles(job.task), loc="outside lower center", ncol=2, fontsize=9)
+    return figure
 
 
 def ranked_by_confidence(items: Sequence[ScoredLabel]) -> tuple[list[ScoredLabel], str | None]:
@@ -254,7 +286,7 @@ def ranked_by_confidence(items: Sequence[ScoredLabel]) -> tuple[list[ScoredLabel
 
 def _ranked_groups(scored: Sequence[ScoredLabel]) -> tuple[dict[str, list[ScoredLabel]], list[str]]:
     ranked, notes = {}, []
-    for kind, items in _split(scored).items():
+    for kind, items in split_kinds(scored).items():
         if not items:
             continue
         order, reason = ranked_by_confidence(items)

@@ -94,20 +94,25 @@ def mean_image_miou(scored: Sequence[ScoredLabel]) -> float:
     return float(np.mean([s.miou for s in scored])) if scored else float("nan")
 
 
-def quality_summary(scored: Sequence[ScoredLabel]) -> dict[str, dict[str, float | int]]:
-    """Whole / human / machine: image count, group mIoU and mean per-image mIoU, as the tutorial prints them."""
+def quality_summary(scored: Sequence[ScoredLabel]) -> dict[str, dict[str, float | int | None]]:
+    """Whole / human / machine: image count, group mIoU and mean per-image mIoU (None for an empty group),
+    the numbers the tutorial prints after its figures."""
     groups = {
         "whole": list(scored),
         "human": [s for s in scored if s.human],
         "machine": [s for s in scored if not s.human],
     }
     return {
-        name: {"images": len(items), "group_miou": group_miou(items), "mean_image_miou": mean_image_miou(items)}
+        name: {
+            "images": len(items),
+            "group_miou": group_miou(items) if items else None,
+            "mean_image_miou": mean_image_miou(items) if items else None,
+        }
         for name, items in groups.items()
     }
 
 
-def format_quality(summary: dict[str, dict[str, float | int]]) -> str:
+def format_quality(summary: Mapping[str, Mapping[str, float | int | None]]) -> str:
     """The summary as the lines the CLI and notebooks print."""
     lines = []
     for name, numbers in summary.items():

@@ -10,7 +10,8 @@ from matplotlib.figure import Figure
 from . import plots
 from .costs import CENT, CostModel, summarize_iterations
 from .job_results import Job
-from .quality import Reference, score_labels
+from .quality import Reference, quality_summary, score_labels
+from .worker_responses import read_worker_boxes
 
 
 def _money(value) -> float:
@@ -81,6 +82,12 @@ def format_table(table: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def label_quality(job: Job, references: Mapping[str, Reference] | None = None) -> dict[str, Any] | None:
+    """Whole / human / machine mIoU against reference labels (a simulator folder brings its own); None without any."""
+    scored = score_labels(job, references)
+    return quality_summary(scored) if scored else None
+
+
 def training_curves(job: Job) -> dict[int, list[float]]:
     """Per-iteration training curves a simulator recorded (real jobs keep theirs in CloudWatch)."""
     if job.simulation is None:
@@ -127,4 +134,7 @@ def report(
     figures["worst"] = plots.examples_figure(job, scored, best=False, count=examples)
     figures["confidence"] = plots.confidence_figure(scored)
     figures["most_confident"] = plots.most_confident_figure(job, scored)
+    answers = read_worker_boxes(job, lenient=True)
+    if answers:
+        figures["workers"] = plots.worker_figure(job, scored, answers)
     return figures
