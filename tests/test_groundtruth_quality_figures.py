@@ -40,6 +40,15 @@ def test_a_far_false_positive_uses_up_no_reference():
     assert image_box_miou([GOOD, FAR], [REFERENCE_A, REFERENCE_B]) == pytest.approx(2 / 9)
 
 
+def test_the_issues_numbers_0_227_not_0_340():
+    # a good box at IoU 100/147 = 0.680 with A, a far false positive, B missed: (0.680 + 0 + 0) / 3 = 0.227;
+    # letting the false positive use up B at IoU 0 gave (0.680 + 0) / 2 = 0.340
+    good = box(0, 0, 10, 14.7, confidence=0.9)
+    for far_confidence in (0.5, 0.99):  # whichever is matched first
+        far = box(300, 300, 10, 10, confidence=far_confidence)
+        assert image_box_miou([good, far], [REFERENCE_A, REFERENCE_B]) == pytest.approx(0.2268, abs=1e-4)
+
+
 def test_a_confident_false_positive_cannot_steal_the_reference_of_a_later_match():
     far_and_sure = box(300, 300, 10, 10, confidence=0.99)
     good_but_unsure = box(0, 0, 10, 15, confidence=0.1)
