@@ -148,19 +148,23 @@ def test_figures_draw_reference_and_label_with_a_legend_and_say_what_is_missing(
     scatter, top = confidence.axes
     assert [t.get_text() for t in scatter.get_legend().get_texts()] == ["machine"]  # human confidences all 0
     assert len(top.get_lines()) == 1
-    assert "human labels not ranked: all 2 have confidence 0.00" in confidence._supxlabel.get_text()
+    assert confidence.get_supxlabel() == "human labels not ranked by confidence (all 2 have confidence 0.00): none drawn"
     most = figures["most_confident"]
-    assert "human labels not ranked" in most._supxlabel.get_text()
+    assert "human labels not ranked by confidence" in most.get_supxlabel()
     assert all("human" not in ax.get_title() for ax in most.axes)
 
     iterations = figures["iterations"]
-    assert "No per-iteration files" in iterations._supxlabel.get_text()
+    assert "No per-iteration files" in iterations.get_supxlabel()
     assert [t.get_text() for t in iterations.axes[0].get_xticklabels()] == ["all"]
 
     counts = figures["boxes"].axes[0]
     assert [t.get_text() for t in counts.get_legend().get_texts()] == ["human", "machine"]
     assert {p.get_alpha() for p in counts.patches} == {None}  # opaque bars, side by side: no mixed colour
     assert all(float(t).is_integer() for t in counts.get_xticks())
+    confidence_ax = figures["boxes"].axes[1]
+    assert [t.get_text() for t in confidence_ax.get_legend().get_texts()] == ["machine"]  # humans all at 0: no order
+    assert len(confidence_ax.collections) == 1 and len(confidence_ax.collections[0].get_offsets()) == 2
+    assert "human labels not ranked by confidence" in figures["boxes"].get_supxlabel()
 
 
 def test_empty_machine_panel_says_so_and_iteration_axes_have_integer_ticks(box_job):
@@ -171,6 +175,12 @@ def test_empty_machine_panel_says_so_and_iteration_axes_have_integer_ticks(box_j
     machine_ax = report(job, human_only)["miou_histograms"].axes[1]
     assert [t.get_text() for t in machine_ax.texts] == ["no machine labels"]
     assert list(machine_ax.get_yticks()) == [] and not machine_ax.patches
+    human_only_figures = report(job, human_only)
+    assert human_only_figures["best"].get_supxlabel() == "no machine labels"
+    most = human_only_figures["most_confident"]  # nothing ranked: one wide panel that says why
+    assert [t.get_text() for ax in most.axes for t in ax.texts] == [
+        "human labels not ranked by confidence (all 2 have confidence 0.00): none drawn"]
+    assert most.get_size_inches()[0] >= 6
 
     curves = {1: [0.9, 0.5, 0.4], 2: [0.5, 0.3, 0.2, 0.1, 0.05]}
     figure = iteration_figure([IterationCounts(1, 10), IterationCounts(2, 5, 20)], curves=curves)
@@ -178,6 +188,12 @@ def test_empty_machine_panel_says_so_and_iteration_axes_have_integer_ticks(box_j
     for ax in figure.axes:
         assert all(float(t).is_integer() for t in ax.get_xticks()), ax.get_title()
     assert list(figure.axes[2].get_lines()[0].get_xdata()) == [1, 2, 3]  # epochs counted from 1
+
+    human_only_job = iteration_figure([IterationCounts(1, 2), IterationCounts(2, 3)])  # machine bars of height 0
+    human_only_job.canvas.draw()
+    for ax in human_only_job.axes:  # the tallest bar does not touch the frame; counts tick at whole numbers
+        assert ax.get_ylim()[1] > max(p.get_y() + p.get_height() for p in ax.patches)
+    assert all(float(t).is_integer() for t in human_only_job.axes[1].get_yticks())
 
 
 def worker_response(*answers):

@@ -5,7 +5,7 @@ render in notebooks, under Agg in tests, and never leak between calls.
 """
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from typing import Mapping, Protocol, Sequence, TypeVar
 
 import numpy as np
 from matplotlib import colormaps
@@ -25,6 +25,19 @@ HUMAN_COLOR, MACHINE_COLOR = "C0", "C1"
 LABEL_COLOR, REFERENCE_COLOR = "blue", "lime"  # the tutorial's consolidated and "true" boxes
 LABEL_CLASS_CMAP = "tab10"  # segmentation labels: class id -> colour, drawn see-through
 HISTOGRAM_BINS = np.linspace(0, 1, 17)  # 16 bins on [0, 1]
+HEADROOM = 1.08  # stacked bars: room above the tallest (bar() pins the limits to a stacked bar's bottom edge)
+
+
+class _Confident(Protocol):
+    @property
+    def confidence(self) -> float | None: ...
+
+
+Ranked = TypeVar("Ranked", bound=_Confident)
+
+
+def _stacked_bar_limits(ax, totals: Sequence[float]) -> None:
+    ax.set_ylim(0, max(max(totals, default=0.0), 1e-9) * HEADROOM)
 
 
 def draw_costs(ax, iterations: Sequence[IterationCounts], model: CostModel) -> None:
@@ -33,6 +46,7 @@ def draw_costs(ax, iterations: Sequence[IterationCounts], model: CostModel) -> N
     machine = [float(model.machine_cost(i.machine_objects)) for i in iterations]
     ax.bar(numbers, human, width=0.8, color=HUMAN_COLOR, label="human")
     ax.bar(numbers, machine, bottom=human, width=0.8, color=MACHINE_COLOR, label="machine")
+    _stacked_bar_limits(ax, [h + m for h, m in zip(human, machine)])
     summary = summarize_iterations(iterations, model)
     ax.set_title(
         f"Total annotation costs: ${summary.total_cost:.2f}\n"
@@ -65,6 +79,11 @@ def draw_counts(ax, iterations: Sequence[IterationCounts], with_boxes: bool) -> 
     ax.set_xlabel("Iteration")
     ax.set_ylabel("Count")
     ax.set_xticks(numbers + (width / 2 if with_boxes else 0), [str(i.iteration) for i in iterations])
+    totals = [h + m for h, m in zip(human, machine)]
+    if with_boxes:
+        totals += [i.human_boxes + i.machine_boxes for i in iterations]
+    _stacked_bar_limits(ax, totals)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.legend()
 
 
@@ -213,9 +232,15 @@ def label_title(scored: ScoredLabel) -> str:
 
 
 def _gallery(job: Job, rows: Sequence[tuple[str, Sequence[ScoredLabel]]], title: str, notes: Sequence[str] = ()) -> Figure:
-    shown = [(label, items) for label, items in rows if items] or [("no labels", [])]
-    columns = max([len(items) for _, items in shown] + [1])
-    figure = Figure(figsize=(2.6 * columns, 2.6 * len(shown) + 0.9), layout="constrained")
+    """One row of images per kind; kinds with nothing to show are named in ``notes`` by the caller."""
+    shown = [(label, items) for label, items in rows if items]
+    if not shown:  # a figure of the usual width that says why it is empty, not a sliver
+        figure = Figure(figsize=(8, 3), layout="constrained")
+        empty_panel(figure.subplots(), "\n".join(notes) or "no labels to show")
+        figure.suptitle(title)
+        return figure
+    columns = max(len(items) for _, items in shown)
+    figure = Figure(figsize=(max(2.6 * columns, 6.0), 2.6 * len(shown) + 0.9), layout="constrained")
     axes = np.atleast_2d(figure.subplots(len(shown), columns, squeeze=False))
     for row, (label, items) in enumerate(shown):
         for column in range(columns):
@@ -234,11 +259,13 @@ def _gallery(job: Job, rows: Sequence[tuple[str, Sequence[ScoredLabel]]], title:
 
 def examples_figure(job: Job, scored: Sequence[ScoredLabel], best: bool = True, count: int = 6) -> Figure:
     """The ``count`` best (or worst) labels of each kind, drawn on their images with their reference."""
-    rows = []
+    rows, notes = [], []
     for kind, items in split_kinds(scored).items():
         ordered = sorted(items, key=lambda s: s.miou, reverse=best)
         rows.append((kind, ordered[:count]))
-    return _gallery(job, rows, f"{'Best' if best else 'Worst'} {count} labels by mIoU")
+        if not items:
+            notes.append(f"no {kind} labels")
+    return _gallery(job, rows, f"{'Best' if best else 'Worst'} {count} labels by mIoU", notes)
 
 
 def worker_figure(job: Job, scored: Sequence[ScoredLabel], answers: Mapping[str, Sequence[WorkerAnswer]],
@@ -272,7 +299,7 @@ def worker_figure(job: Job, scored: Sequence[ScoredLabel], answers: Mapping[str,
     return figure
 
 
-def ranked_by_confidence(items: Sequence[ScoredLabel]) -> tuple[list[ScoredLabel], str | None]:
+def ranked_by_confidence(items: Sequence[Ranked]) -> tuple[list[Ranked], str | None]:
     """Most confident first, or no ranking and the reason: a group without confidences, or with one value for all
     (simulated human labels carry 0), has no order to show."""
     known = [s for s in items if s.confidence is not None]
@@ -284,6 +311,11 @@ def ranked_by_confidence(items: Sequence[ScoredLabel]) -> tuple[list[ScoredLabel
     return sorted(known, key=lambda s: float(s.confidence), reverse=True), None  # type: ignore[arg-type]
 
 
+def unranked_note(kind: str, reason: str) -> str:
+    """What a figure says in place of a group it cannot rank."""
+    return f"{kind} labels not ranked by confidence ({reason}): none drawn"
+
+
 def _ranked_groups(scored: Sequence[ScoredLabel]) -> tuple[dict[str, list[ScoredLabel]], list[str]]:
     ranked, notes = {}, []
     for kind, items in split_kinds(scored).items():
@@ -291,7 +323,7 @@ def _ranked_groups(scored: Sequence[ScoredLabel]) -> tuple[dict[str, list[Scored
             continue
         order, reason = ranked_by_confidence(items)
         if reason:
-            notes.append(f"{kind} labels not ranked: {reason}")
+            notes.append(unranked_note(kind, reason))
         else:
             ranked[kind] = order
     return ranked, notes
@@ -340,12 +372,16 @@ def confidence_figure(scored: Sequence[ScoredLabel]) -> Figure:
         top.invert_xaxis()
         top.legend()
     if notes:
-        figure.supxlabel("; ".join(notes) + ": no curve drawn", fontsize=9, color="0.3")
+        figure.supxlabel("\n".join(notes), fontsize=9, color="0.3")
     return figure
 
 
 def boxes_figure(objects: Sequence[LabeledObject]) -> Figure:
-    """Boxes per image, human and machine side by side, and confidence against box count."""
+    """Boxes per image, human and machine side by side, and confidence against box count.
+
+    The confidence panel draws only groups ranked by a confidence (simulated human labels all carry 0) and says
+    which group is absent and why; both panels share integer box-count ticks.
+    """
     figure = Figure(figsize=(10, 4), layout="constrained")
     counts_ax, confidence_ax = figure.subplots(1, 2)
     groups = [(kind, color, [o for o in objects if o.human == human])
@@ -358,19 +394,32 @@ def boxes_figure(objects: Sequence[LabeledObject]) -> Figure:
     most = max(o.box_count for _, _, items in groups for o in items)
     counts_ax.hist([[o.box_count for o in items] for _, _, items in groups], bins=np.arange(most + 2) - 0.5,
                    color=[color for _, color, _ in groups], label=[kind for kind, _, _ in groups], rwidth=0.85)
+    notes = [f"no {kind} labels" for kind in ("human", "machine") if kind not in {g[0] for g in groups}]
+    drawn = []
     for kind, color, items in groups:
-        with_confidence = [o for o in items if o.confidence is not None]
-        confidence_ax.scatter([o.box_count for o in with_confidence], [o.confidence for o in with_confidence],
+        ranked, reason = ranked_by_confidence(items)
+        if reason:
+            notes.append(unranked_note(kind, reason))
+            continue
+        confidence_ax.scatter([o.box_count for o in ranked], [o.confidence for o in ranked],
                               s=10, color=color, alpha=0.6, label=kind)
+        drawn.append(kind)
     counts_ax.set_title("Images by number of boxes")
     counts_ax.set_xlabel("Boxes per image")
     counts_ax.set_ylabel("Images")
     counts_ax.legend()
-    confidence_ax.set_title("Confidence vs number of boxes")
-    confidence_ax.set_xlabel("Boxes per image")
-    confidence_ax.set_ylabel("Mean box confidence")
-    confidence_ax.legend()
-    for ax in (counts_ax, confidence_ax):
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     counts_ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    confidence_ax.set_title("Confidence vs number of boxes")
+    if drawn:
+        confidence_ax.set_xlabel("Boxes per image")
+        confidence_ax.set_ylabel("Mean box confidence")
+        confidence_ax.set_ylim(-0.02, 1.02)
+        confidence_ax.legend()
+    else:
+        empty_panel(confidence_ax, "no labels ranked by confidence")
+    for ax in (counts_ax, confidence_ax) if drawn else (counts_ax,):
+        ax.set_xlim(-0.5, most + 0.5)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if notes:
+        figure.supxlabel("\n".join(notes), fontsize=9, color="0.3")
     return figure
