@@ -267,3 +267,28 @@ def test_report_cli_prints_group_miou_for_a_simulated_job(box_job, capsys, tmp_p
     assert main(["groundtruth", "report", str(folder), "--json"]) == 0
     quality = json.loads(capsys.readouterr().out)["quality"]
     assert quality["human"]["images"] == 1 and quality["machine"]["group_miou"] == pytest.approx(2 / 3)
+
+
+def test_pdf_pages_draw_thumbnails_over_the_full_pixel_grid(box_job, tmp_path):
+    """A page embeds each image at most THUMBNAIL pixels a side, placed over the image's own pixel grid."""
+    from matplotlib.figure import Figure
+    from PIL import Image
+
+    from clickseg_widget.groundtruth.label_pdfs import THUMBNAIL
+    from clickseg_widget.groundtruth.plots import draw_label
+
+    folder, references = box_job
+    data = tmp_path / "data"
+    data.mkdir()
+    Image.fromarray(np.zeros((1000, 800, 3), np.uint8)).save(data / "big.png")
+    (folder / "simulation.json").write_text(json.dumps({"data_dir": str(data), "images": {"s3://bucket/images/0.jpg": "big.png"}}))
+    with pytest.warns(UserWarning):
+        job = load_job(folder)
+    scored = [s for s in score_labels(job, references) if s.item.source_ref.endswith("0.jpg")][0]
+    full, small = Figure().subplots(1, 2)
+    draw_label(full, job, scored)
+    draw_label(small, job, scored, thumbnail=THUMBNAIL)
+    assert full.images[0].get_array().shape[:2] == (1000, 800)
+    assert max(small.images[0].get_array().shape[:2]) <= THUMBNAIL
+    assert small.images[0].get_extent() == full.images[0].get_extent() == [-0.5, 799.5, 999.5, -0.5]
+    assert [p.get_bbox().bounds for p in small.patches] == [p.get_bbox().bounds for p in full.patches]

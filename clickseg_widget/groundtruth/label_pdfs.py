@@ -16,6 +16,7 @@ from .plots import draw_label, label_title, legend_handles, ranked_by_confidence
 from .quality import ScoredLabel
 
 PAGE_SIZE = (10, 10)  # inches
+THUMBNAIL = 400  # longest side of an image on a page, in pixels: ~200 dpi at 5 x 5 a page, and a small file
 
 
 def write_label_pdfs(job: Job, scored: Sequence[ScoredLabel], folder: str | Path, rows: int = 5, columns: int = 5,
@@ -31,8 +32,7 @@ def write_label_pdfs(job: Job, scored: Sequence[ScoredLabel], folder: str | Path
     for mode in ("miou", "confidence"):
         path = folder / f"labels-by-{mode}.pdf"
         with PdfPages(path) as pdf:
-            _text_page(pdf, f"Images labeled by the job, sorted by {_MODE_NAMES[mode]}\n\n"
-                            "job's label in blue (boxes) or see-through colour (masks), reference in lime")
+            _text_page(pdf, f"Images labeled by the job, sorted by {_MODE_NAMES[mode]}\n\n{_drawn(job.task)}")
             for kind, items in split_kinds(scored).items():
                 if mode == "miou":
                     ordered, reason = sorted(items, key=lambda s: s.miou, reverse=True), None
@@ -53,6 +53,12 @@ def write_label_pdfs(job: Job, scored: Sequence[ScoredLabel], folder: str | Path
 _MODE_NAMES = {"miou": "mIoU", "confidence": "confidence"}
 
 
+def _drawn(task: str | None) -> str:
+    if task == "semantic_segmentation":
+        return "job's label: see-through colour\nreference: lime outline"
+    return "job's label: blue boxes\nreference: dashed lime boxes"
+
+
 def _text_page(pdf: PdfPages, text: str) -> None:
     figure = Figure(figsize=PAGE_SIZE)
     figure.text(0.08, 0.5, text, fontsize=18, va="center", wrap=True)
@@ -65,7 +71,7 @@ def _image_page(pdf: PdfPages, job: Job, page: Sequence[ScoredLabel], rows: int,
     figure = Figure(figsize=PAGE_SIZE, layout="constrained")
     axes = figure.subplots(rows, columns, squeeze=False).ravel()
     for ax, item in zip(axes, page):
-        draw_label(ax, job, item, lw=1.0)
+        draw_label(ax, job, item, lw=1.0, thumbnail=THUMBNAIL)
         ax.set_title(label_title(item), fontsize=7)
     for ax in axes[len(page):]:
         ax.set_axis_off()

@@ -184,27 +184,40 @@ def _draw_boxes(ax, boxes, color: str, lw: float, linestyle: str = "-") -> None:
                                linestyle=linestyle))
 
 
-def _draw_image(ax, job: Job, item: LabeledObject, shape: tuple[int, ...] | None = None) -> None:
+def _show(ax, array: np.ndarray, thumbnail: int | None, shape: tuple[int, ...] | None = None, **kwargs) -> None:
+    """``array`` over the pixel grid of ``shape`` (its own by default), every ``step``-th pixel so its longest side is
+    at most ``thumbnail``: boxes and outlines keep their pixel coordinates while a PDF page embeds small images."""
+    height, width = (shape or array.shape)[:2]
+    step = 1 if thumbnail is None else max(1, -(-max(array.shape[:2]) // thumbnail))
+    ax.imshow(array[::step, ::step], extent=(-0.5, width - 0.5, height - 0.5, -0.5), **kwargs)
+
+
+def _draw_image(ax, job: Job, item: LabeledObject, shape: tuple[int, ...] | None = None,
+                thumbnail: int | None = None) -> None:
+    """The item's image, or a grey canvas of its size when the image is not at hand."""
     image = job.image(item.source_ref)
+    canvas = np.full((1, 1, 3), 235, np.uint8)
     if image is not None:
-        ax.imshow(image)
+        _show(ax, image, thumbnail)
     elif item.image_size:
-        ax.imshow(np.full((item.image_size[1], item.image_size[0], 3), 235, np.uint8))
+        _show(ax, canvas, None, (item.image_size[1], item.image_size[0]))
     elif shape is not None:
-        ax.imshow(np.full((*shape[:2], 3), 235, np.uint8))
+        _show(ax, canvas, None, shape)
     ax.set_axis_off()
 
 
-def draw_label(ax, job: Job, scored: ScoredLabel, reference: bool = True, label: bool = True, lw: float = 2.0) -> None:
-    """An image with the job's label (blue boxes, or a see-through class overlay) and its reference (lime)."""
+def draw_label(ax, job: Job, scored: ScoredLabel, reference: bool = True, label: bool = True, lw: float = 2.0,
+               thumbnail: int | None = None) -> None:
+    """An image with the job's label (blue boxes, or a see-through class overlay) and its reference (lime);
+    ``thumbnail`` caps the longest side of the drawn image and overlay in pixels (None: full resolution)."""
     item = scored.item
     classes = job.label_classes(item) if label and item.task == "semantic_segmentation" else None
     reference_map = scored.reference if isinstance(scored.reference, np.ndarray) else None
     shape = classes.shape if classes is not None else reference_map.shape if reference_map is not None else None
-    _draw_image(ax, job, item, shape)
+    _draw_image(ax, job, item, shape, thumbnail)
     if classes is not None:
         overlay = np.ma.masked_where(classes == 0, classes)
-        ax.imshow(overlay, alpha=0.5, cmap=LABEL_CLASS_CMAP, vmin=0, vmax=9, interpolation="nearest")
+        _show(ax, overlay, thumbnail, alpha=0.5, cmap=LABEL_CLASS_CMAP, vmin=0, vmax=9, interpolation="nearest")
     elif label:
         _draw_boxes(ax, item.boxes, LABEL_COLOR, lw)
     if reference and scored.reference is not None:
