@@ -67,8 +67,9 @@ def main(sizes: list[int]) -> None:
             before, start = rss_mib(), time.perf_counter()
             written = write_label_pdfs(job, scored, Path(tmp) / "pdfs")
             seconds, growth = time.perf_counter() - start, rss_mib() - before
-            pages = sum(len(re.findall(rb"/Type\s*/Page\b", path.read_bytes())) for path in written.values())
-            megabytes = sum(path.stat().st_size for path in written.values()) / 2**20
+            files = [path for paths in written.values() for path in paths]
+            pages = sum(len(re.findall(rb"/Type\s*/Page\b", path.read_bytes())) for path in files)
+            megabytes = sum(path.stat().st_size for path in files) / 2**20
             print(f"| {images} | {pages} | {megabytes:.1f} | {seconds:.1f} | {growth:.0f} |", flush=True)
 
 
