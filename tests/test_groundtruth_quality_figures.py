@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import matplotlib
 
@@ -233,17 +234,33 @@ def test_worker_answers_are_read_and_drawn_next_to_label_and_reference(box_job):
         assert read_worker_boxes(job, lenient=True) == {}
 
 
+def pdf_pages(path) -> int:
+    return len(re.findall(rb"/Type\s*/Page\b", path.read_bytes()))
+
+
 def test_pdfs_hold_every_image_sorted_with_title_pages(box_job, tmp_path):
     folder, references = box_job
     with pytest.warns(UserWarning):
         job = load_job(folder)
-    written = write_label_pdfs(job, score_labels(job, references), tmp_path / "pdfs", rows=1, columns=1)
-    pages = {mode: path.read_bytes().count(b"/Type /Page\n") + path.read_bytes().count(b"/Type /Page ")
-             for mode, path in written.items()}
+    scored = score_labels(job, references)
+    written = write_label_pdfs(job, scored, tmp_path / "pdfs", rows=1, columns=1)
+    assert {mode: [path.name for path in paths] for mode, paths in written.items()} == {
+        "miou": ["labels-by-miou.pdf"], "confidence": ["labels-by-confidence.pdf"]}
     # by mIoU: title + (title + 2 images) per kind; by confidence: the human kind gets one page saying why
-    assert pages == {"miou": 1 + 3 + 3, "confidence": 1 + 1 + 3}
+    assert {mode: pdf_pages(paths[0]) for mode, paths in written.items()} == {"miou": 1 + 3 + 3, "confidence": 1 + 1 + 3}
     with pytest.raises(ValueError, match="at least 1"):
         write_label_pdfs(job, [], tmp_path, rows=0)
+
+
+def test_long_pdfs_roll_over_into_volumes_of_bounded_pages(box_job, tmp_path):
+    """matplotlib keeps a file's images until it is closed: no file may grow past pages_per_file pages."""
+    folder, references = box_job
+    with pytest.warns(UserWarning):
+        job = load_job(folder)
+    written = write_label_pdfs(job, score_labels(job, references), tmp_path, rows=1, columns=1, pages_per_file=3)
+    assert [path.name for path in written["miou"]] == [f"labels-by-miou-{n}-of-3.pdf" for n in (1, 2, 3)]
+    assert [pdf_pages(path) for path in written["miou"]] == [3, 3, 1]
+    assert [pdf_pages(path) for path in written["confidence"]] == [3, 2]
 
 
 def test_report_cli_prints_group_miou_for_a_simulated_job(box_job, capsys, tmp_path):
