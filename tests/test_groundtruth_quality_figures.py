@@ -151,7 +151,7 @@ def test_figures_draw_reference_and_label_with_a_legend_and_say_what_is_missing(
     assert len(top.get_lines()) == 1
     assert confidence.get_supxlabel() == "human labels not ranked by confidence (all 2 have confidence 0.00): none drawn"
     most = figures["most_confident"]
-    assert "human labels not ranked by confidence" in most.get_supxlabel()
+    assert "human labels not ranked by confidence" in most.legends[0].get_title().get_text()
     assert all("human" not in ax.get_title() for ax in most.axes)
 
     iterations = figures["iterations"]
@@ -177,7 +177,7 @@ def test_empty_machine_panel_says_so_and_iteration_axes_have_integer_ticks(box_j
     assert [t.get_text() for t in machine_ax.texts] == ["no machine labels"]
     assert list(machine_ax.get_yticks()) == [] and not machine_ax.patches
     human_only_figures = report(job, human_only)
-    assert human_only_figures["best"].get_supxlabel() == "no machine labels"
+    assert human_only_figures["best"].legends[0].get_title().get_text() == "no machine labels"
     most = human_only_figures["most_confident"]  # nothing ranked: one wide panel that says why
     assert [t.get_text() for ax in most.axes for t in ax.texts] == [
         "human labels not ranked by confidence (all 2 have confidence 0.00): none drawn"]

@@ -264,9 +264,9 @@ def _gallery(job: Job, rows: Sequence[tuple[str, Sequence[ScoredLabel]]], title:
             draw_label(ax, job, items[column])
             ax.set_title(f"{label}\n{label_title(items[column])}", fontsize=8)
     figure.suptitle(title)
-    figure.legend(handles=legend_handles(job.task), loc="outside lower center", ncol=2, fontsize=9)
-    if notes:
-        figure.supxlabel("\n".join(notes), fontsize=9, color="0.3")
+    # the notes title the legend: a supxlabel would share the bottom edge with it and be drawn over
+    figure.legend(handles=legend_handles(job.task), loc="outside lower center", ncol=2, fontsize=9,
+                  title="\n".join(notes) or None, title_fontsize=9)
     return figure
 
 
