@@ -234,6 +234,19 @@ def test_worker_answers_are_read_and_drawn_next_to_label_and_reference(box_job):
         assert read_worker_boxes(job, lenient=True) == {}
 
 
+def test_a_skipped_malformed_line_does_not_shift_answers_onto_other_images(box_job):
+    """datasetObjectId is the line position: answers for object 2 belong to line 3 even when line 1 is unreadable."""
+    folder, _ = box_job
+    manifest = folder / "manifests/output/output.manifest"
+    manifest.write_text("{not json\n" + manifest.read_text())  # images 0..3 now on lines 2..5 (objects 1..4)
+    response = folder / "annotations/worker-response/iteration-1/2/2022-09-12_09:50:00.json"
+    response.parent.mkdir(parents=True)
+    response.write_text(json.dumps(worker_response(("private.us-east-1.A", [box(0, 0, 10, 14)]))))
+    with pytest.warns(UserWarning):
+        job = load_job(folder, lenient=True)
+    assert list(read_worker_boxes(job)) == ["s3://bucket/images/1.jpg"]
+
+
 def pdf_pages(path) -> int:
     return len(re.findall(rb"/Type\s*/Page\b", path.read_bytes()))
 

@@ -9,6 +9,7 @@ from typing import Mapping, Protocol, Sequence, TypeVar
 
 import numpy as np
 from matplotlib import colormaps
+from matplotlib.artist import Artist
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
@@ -227,8 +228,9 @@ def draw_label(ax, job: Job, scored: ScoredLabel, reference: bool = True, label:
             _draw_boxes(ax, scored.reference, REFERENCE_COLOR, lw * 0.75, "--")
 
 
-def legend_handles(task: str | None, reference: bool = True) -> list:
+def legend_handles(task: str | None, reference: bool = True) -> list[Artist]:
     """Proxy artists naming what ``draw_label`` draws."""
+    handles: list[Artist]
     if task == "semantic_segmentation":
         handles = [Patch(facecolor=colormaps[LABEL_CLASS_CMAP](1 / 9), alpha=0.5, label="job's label")]
     else:

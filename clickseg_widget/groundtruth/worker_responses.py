@@ -67,7 +67,10 @@ def _sources_by_object_id(job: Job) -> dict[str, str]:
     if not job.folder.exists(OUTPUT_MANIFEST):
         return {}
     parsed = parse_json_lines(job.folder.read_bytes(OUTPUT_MANIFEST), job.folder.location(OUTPUT_MANIFEST), lenient=True)
-    return {str(index): record.get("source-ref") or record.get("source") for index, (_, record) in enumerate(parsed.records)}
+    # datasetObjectId is the object's line position: taken from the line number, so a malformed line skipped
+    # (lenient) does not shift the answers below it onto the wrong images
+    return {str(number - 1): source for number, record in parsed.records
+            if (source := record.get("source-ref") or record.get("source"))}
 
 
 def _parse(text: str, iteration: int, class_ids: dict[str, int]) -> list[WorkerAnswer]:
