@@ -8,7 +8,8 @@ import warnings
 from dataclasses import fields
 from pathlib import Path
 
-from .costs import CostModel
+from . import arns
+from .costs import PER_OBJECT_FEE, CostModel
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -46,14 +47,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def _cost_options(parser: argparse.ArgumentParser) -> None:
-    defaults = CostModel()
-    parser.add_argument("--per-object-fee", default=str(defaults.per_object_fee), help="USD per labeled object")
-    parser.add_argument("--workers", type=int, default=defaults.workers_per_object, help="workers per human-labeled object")
-    parser.add_argument("--worker-price", default=str(defaults.worker_price), help="USD per worker task")
+    parser.add_argument("--per-object-fee", help=f"USD per labeled object (default {PER_OBJECT_FEE})")
+    parser.add_argument("--workers", type=int, help="workers per human-labeled object (default: 5 boxes, 3 segmentation)")
+    parser.add_argument("--worker-price",
+                        help="USD per worker task (default: the task's lowest Mechanical Turk price, $0.036 boxes, $0.84 segmentation)")
 
 
-def _cost_model(args: argparse.Namespace) -> CostModel:
-    return CostModel(args.per_object_fee, args.workers, args.worker_price)
+def _cost_model(args: argparse.Namespace, task: str | None) -> CostModel:
+    """The task's own prices for what the options leave out (the box tutorial's for a task without a price list)."""
+    return CostModel.for_task(task if task in arns.TASK_TYPES else "bounding_box",
+                              args.per_object_fee, args.workers, args.worker_price)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -65,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
 def _print_table(job, args) -> None:
     from .reporting import cost_table, format_table
 
-    table = cost_table(job, _cost_model(args))
+    table = cost_table(job, _cost_model(args, job.task))
     print(json.dumps(table, indent=2) if args.json else format_table(table))
 
 
@@ -77,7 +80,7 @@ def _report(args: argparse.Namespace) -> int:
         job = load_job(args.job, lenient=args.lenient)
         _print_table(job, args)
         if args.figures:
-            _save_figures(job, Path(args.figures), _cost_model(args))
+            _save_figures(job, Path(args.figures), _cost_model(args, job.task))
     for warning in caught:
         print(f"warning: {warning.message}", file=sys.stderr)
     # the iterations fall back to the output manifest, so one bad line may be in both lists
@@ -105,7 +108,7 @@ def _simulate(args: argparse.Namespace) -> int:
 
     names = {f.name for f in fields(SimulationSettings)}
     settings = SimulationSettings(**{k: v for k, v in vars(args).items() if k in names and v is not None})
-    result = simulate(args.data_dir, args.out_dir, args.model, settings, cost_model=_cost_model(args),
+    result = simulate(args.data_dir, args.out_dir, args.model, settings, cost_model=_cost_model(args, settings.task),
                       progress=not args.no_progress)
     print(
         f"simulated job in {result.folder}: {result.human_labels} human, {result.machine_labels} machine, "

@@ -129,7 +129,7 @@ class Simulation:
         segmenter: Segmenter,
         settings: SimulationSettings = SimulationSettings(),
         trainer: Trainer | None = None,
-        cost_model: CostModel = CostModel(),
+        cost_model: CostModel | None = None,
         progress: Callable[[int], None] | None = None,
         annotator: Annotator | None = None,
     ) -> None:
@@ -140,7 +140,7 @@ class Simulation:
         self.trainer = trainer if trainer is not None else default_trainer(segmenter, self.settings.fine_tune_epochs)
         if self.trainer is not None:
             check_trainable(self.data_dir)
-        self.cost_model = cost_model
+        self.cost_model = cost_model or CostModel.for_task(self.settings.task)  # budgets count the task's real price
         self.progress = progress or (lambda n: None)
         self.root = Path(out_dir) / self.settings.job_name
         if self.root.exists() and any(self.root.iterdir()):
@@ -332,7 +332,7 @@ def simulate(
     segmenter: Segmenter | str = "default",
     settings: SimulationSettings = SimulationSettings(),
     trainer: Trainer | None = None,
-    cost_model: CostModel = CostModel(),
+    cost_model: CostModel | None = None,
     progress: bool = True,
     annotator: Annotator | None = None,
 ) -> SimulationResult:
