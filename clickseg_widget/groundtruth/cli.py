@@ -25,7 +25,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
     simulate = commands.add_parser("simulate", help="simulate automated labeling on a dataset with reference masks",
                                    description="Run Ground Truth's auto-labeling loop locally and write a job folder.")
-    simulate.add_argument("data_dir", metavar="DATA_DIR", help="folder with images/ and masks/ (never the GrabCut benchmark)")
+    simulate.add_argument("data_dir", metavar="DATA_DIR", help="folder with images/ and masks/ (a held-out set such as GrabCut only with --epochs 0: never trained on)")
     simulate.add_argument("out_dir", metavar="OUT_DIR", help="where the simulated job folder <OUT_DIR>/<job-name>/ goes")
     simulate.add_argument("--task", choices=["semantic_segmentation", "bounding_box"], default="semantic_segmentation")
     simulate.add_argument("--model", default="default", help="segmentation backend (e.g. torch, grabcut)")
