@@ -142,7 +142,11 @@ class Simulation:
         self.settings = settings.resolved(len(self.samples))
         self.trainer = trainer if trainer is not None else default_trainer(segmenter, self.settings.fine_tune_epochs)
         if self.trainer is not None:
-            check_trainable(self.data_dir)
+            try:
+                check_trainable(self.data_dir)
+            except ValueError as error:
+                raise ValueError(f"{error}; to forecast on it with the model as it is, turn fine-tuning off "
+                                 "(fine_tune_epochs=0, --epochs 0)") from None
         self.cost_model = cost_model or CostModel.for_task(self.settings.task)  # budgets count the task's real price
         self.progress = progress or (lambda n: None)
         self.root = Path(out_dir) / self.settings.job_name
