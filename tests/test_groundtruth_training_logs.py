@@ -67,9 +67,11 @@ def logs_client():
     return boto3.client("logs", region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test")
 
 
-def add_pages(stub: Stubber, group: str, prefix: str, pages: list[list[dict]]) -> None:
+def add_pages(stub: Stubber, group: str, job: str, pages: list[list[dict]]) -> None:
+    """The pages CloudWatch returns for one training job's streams (``<job>/...``) or a labeling job's stream."""
+    streams = {"logStreamNames": [job]} if group == LABELING_LOG_GROUP else {"logStreamNamePrefix": f"{job}/"}
     for number, events in enumerate(pages):
-        expected = {"logGroupName": group, "logStreamNamePrefix": prefix}
+        expected = {"logGroupName": group, **streams}
         response = {"events": events, "searchedLogStreams": []}
         if number:
             expected["nextToken"] = f"page-{number}"
@@ -127,7 +129,7 @@ def test_a_region_without_the_log_group_says_so():
     client = logs_client()
     with Stubber(client) as stub:
         stub.add_client_error("filter_log_events", "ResourceNotFoundException", "The specified log group does not exist.",
-                              expected_params={"logGroupName": TRAINING_LOG_GROUP, "logStreamNamePrefix": FIRST})
+                              expected_params={"logGroupName": TRAINING_LOG_GROUP, "logStreamNamePrefix": f"{FIRST}/"})
         with pytest.raises(LookupError, match="no log group /aws/sagemaker/TrainingJobs in us-east-1: use the region"):
             training_metrics(client, {FIRST: 4})
 

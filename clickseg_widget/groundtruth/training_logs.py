@@ -34,11 +34,11 @@ TRAINING_SAMPLES = re.compile(r"""['"]num_training_samples['"]:\s*u?['"]?(?P<cou
 KEYS = ["iteration", "training_job", "epoch"]
 
 
-def log_events(logs_client: Any, group: str, stream_prefix: str) -> Iterator[dict[str, Any]]:
-    """Every event of the streams starting with ``stream_prefix``, page by page (never all in memory)."""
+def log_events(logs_client: Any, group: str, **streams: Any) -> Iterator[dict[str, Any]]:
+    """Every event of the chosen streams (``logStreamNamePrefix=`` or ``logStreamNames=``), page by page."""
     paginator = logs_client.get_paginator("filter_log_events")
     try:
-        for page in paginator.paginate(logGroupName=group, logStreamNamePrefix=stream_prefix):
+        for page in paginator.paginate(logGroupName=group, **streams):
             yield from page.get("events", [])
     except logs_client.exceptions.ResourceNotFoundException:
         raise LookupError(
@@ -52,7 +52,7 @@ def labeling_job_events(logs_client: Any, job_name: str) -> pd.DataFrame:
     rows = [
         {"time": pd.Timestamp(event["timestamp"], unit="ms", tz="UTC"), "stream": event["logStreamName"],
          "message": event["message"]}
-        for event in log_events(logs_client, LABELING_LOG_GROUP, job_name)
+        for event in log_events(logs_client, LABELING_LOG_GROUP, logStreamNames=[job_name])  # "pets-1", not "pets-10"
     ]
     return pd.DataFrame(rows, columns=["time", "stream", "message"])
 
@@ -80,7 +80,8 @@ def training_metrics(logs_client: Any, jobs: Mapping[str, int]) -> pd.DataFrame:
     samples: dict[str, int] = {}
     for name, iteration in jobs.items():
         host = None
-        for event in log_events(logs_client, TRAINING_LOG_GROUP, name):
+        # streams are "<job>/algo-<n>-<time>": the slash keeps job "...-1" from reading "...-12"'s streams
+        for event in log_events(logs_client, TRAINING_LOG_GROUP, logStreamNamePrefix=f"{name}/"):
             message = event["message"]
             if (match := TRAINING_SAMPLES.search(message)) and "Final configuration" in message:
                 samples.setdefault(name, int(match["count"]))
