@@ -152,3 +152,44 @@ def test_the_curve_figure(metrics):
     assert ax.get_ylabel() == "Validation mAP" and ax.get_xlabel() == "Epoch"
     ticks = [t for t in ax.get_xticks() if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]
     assert ticks and all(math.isclose(t, round(t)) for t in ticks)  # whole epochs only
+
+
+def test_report_cli_adds_the_training_curves(tmp_path, capsys, monkeypatch):
+    import json
+    from datetime import datetime
+
+    import numpy as np
+
+    from clickseg_widget.cli import main
+    from clickseg_widget.groundtruth import cli
+    from clickseg_widget.groundtruth.job_folder_writer import JobFolderWriter
+
+    root = tmp_path / "birds-labeling"
+    writer = JobFolderWriter(root, "birds-labeling", "bounding_box", "bird", "bird", "s3://bucket/output/")
+    mask = np.zeros((20, 20), bool)
+    mask[5:15, 5:15] = True
+    line = writer.label_line("0", "s3://bucket/birds/0.jpg", mask, True, 0.9, datetime(2019, 8, 1))
+    writer.write_consolidation(1, {"0": line}, datetime(2019, 8, 1))
+    writer.write_manifest([line])
+    model = root / "training" / "birds-labeling" / "4" / "model" / FIRST / "output" / "model.tar.gz"
+    model.parent.mkdir(parents=True)
+    model.write_bytes(b"")
+
+    def stubbed(pages):
+        client = logs_client()
+        stub = Stubber(client)
+        add_pages(stub, TRAINING_LOG_GROUP, FIRST, pages)
+        stub.activate()
+        return lambda region: client
+
+    monkeypatch.setattr(cli, "_logs_client", stubbed(FIRST_PAGES))
+    assert main(["groundtruth", "report", str(root), "--training-logs", "--json"]) == 0
+    out = capsys.readouterr().out
+    training = json.loads(out[out.index("{"):])["training"]
+    assert [(row["iteration"], row["epoch"], row["validation mAP"]) for row in training] == [
+        (4, 0, 0.112), (4, 1, 0.254), (4, 2, 0.331), (4, 3, 0.368)]
+
+    monkeypatch.setattr(cli, "_logs_client", stubbed(FIRST_PAGES))
+    assert main(["groundtruth", "report", str(root), "--training-logs", "--figures", str(tmp_path / "figs")]) == 0
+    assert "auto-labeling model training (CloudWatch Logs):" in capsys.readouterr().out
+    assert {"iterations.png", "training.png"} <= {p.name for p in (tmp_path / "figs").iterdir()}

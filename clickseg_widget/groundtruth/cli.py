@@ -21,6 +21,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     report.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     report.add_argument("--lenient", action="store_true", help="skip and count malformed lines instead of failing")
     report.add_argument("--figures", metavar="DIR", help="also save every figure as DIR/<name>.png")
+    report.add_argument("--training-logs", action="store_true",
+                        help="also read the auto-labeling model's validation scores per epoch from CloudWatch Logs "
+                             "(needs AWS credentials; the job's region: --region or AWS_REGION)")
+    report.add_argument("--region", help="AWS region of the job, for --training-logs")
     _cost_options(report)
 
     simulate = commands.add_parser("simulate", help="simulate automated labeling on a dataset with reference masks",
@@ -65,11 +69,35 @@ def run(args: argparse.Namespace) -> int:
     return _simulate(args)
 
 
-def _print_table(job, args) -> None:
+def _print_table(job, args, training=None) -> None:
     from .reporting import cost_table, format_table
 
     table = cost_table(job, _cost_model(args, job.task))
-    print(json.dumps(table, indent=2) if args.json else format_table(table))
+    if training is None:
+        print(json.dumps(table, indent=2) if args.json else format_table(table))
+    elif args.json:
+        records = training.astype(object).where(training.notna(), None).to_dict(orient="records")
+        print(json.dumps({**table, "training": records}, indent=2))
+    else:
+        print(format_table(table))
+        print("\nauto-labeling model training (CloudWatch Logs):")
+        print(training.to_string(index=False) if not training.empty else "no training job logged a validation score")
+
+
+def _logs_client(region: str | None):
+    import boto3
+
+    return boto3.client("logs", region_name=region)
+
+
+def _training(args: argparse.Namespace):
+    """The job's training jobs (from its folder) and their validation scores per epoch (from CloudWatch)."""
+    from .training_logs import training_jobs, training_metrics
+
+    jobs = training_jobs(args.job)
+    if not jobs:
+        print("no training/ models in the job folder: this job trained no auto-labeling model", file=sys.stderr)
+    return training_metrics(_logs_client(args.region), jobs)
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -78,9 +106,10 @@ def _report(args: argparse.Namespace) -> int:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         job = load_job(args.job, lenient=args.lenient)
-        _print_table(job, args)
+        training = _training(args) if args.training_logs else None
+        _print_table(job, args, training)
         if args.figures:
-            _save_figures(job, Path(args.figures), _cost_model(args, job.task))
+            _save_figures(job, Path(args.figures), _cost_model(args, job.task), training)
     for warning in caught:
         print(f"warning: {warning.message}", file=sys.stderr)
     # the iterations fall back to the output manifest, so one bad line may be in both lists
@@ -91,14 +120,23 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
-def _save_figures(job, folder: Path, model: CostModel) -> None:
+def _save_figures(job, folder: Path, model: CostModel, training=None) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     from .reporting import report
+    from .training_logs import metric_curves, metric_names
+    from .training_plots import training_curve_figure
 
     folder.mkdir(parents=True, exist_ok=True)
-    for name, figure in report(job, model=model).items():
+    names = metric_names(training) if training is not None else []
+    if names:  # the first validation score: the tutorial's third panel, and a figure of its own
+        label = names[0][0].upper() + names[0][1:]
+        figures = report(job, model=model, curves=metric_curves(training, names[0]), curve_label=label)
+        figures["training"] = training_curve_figure(training, names[0])
+    else:
+        figures = report(job, model=model)
+    for name, figure in figures.items():
         figure.savefig(folder / f"{name}.png", dpi=100)
 
 

@@ -104,10 +104,15 @@ def training_metrics(logs_client: Any, jobs: Mapping[str, int]) -> pd.DataFrame:
     return wide.sort_values(KEYS, ignore_index=True)
 
 
+def metric_names(metrics: pd.DataFrame) -> list[str]:
+    """The metric columns of a ``training_metrics`` frame, validation scores first."""
+    names = [c for c in metrics.columns if c not in (*KEYS, "training_samples")]
+    return sorted(names, key=lambda name: not name.startswith("validation"))
+
+
 def metric_curves(metrics: pd.DataFrame, metric: str = "validation mAP") -> dict[int, list[float]]:
     """Iteration -> per-epoch values of one metric, for ``report(job, curves=...)``."""
     if metric not in metrics.columns:
-        found = [c for c in metrics.columns if c not in (*KEYS, "training_samples")]
-        raise KeyError(f"no {metric!r} in the training logs; found {found or 'no metric lines'}")
+        raise KeyError(f"no {metric!r} in the training logs; found {metric_names(metrics) or 'no metric lines'}")
     present = metrics.dropna(subset=[metric]).sort_values(KEYS)
     return {int(iteration): group[metric].tolist() for iteration, group in present.groupby("iteration")}

@@ -6,13 +6,13 @@ from matplotlib import colormaps
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from .training_logs import KEYS
+from .training_logs import metric_names
 
 
 def training_curve_figure(metrics: pd.DataFrame, metric: str | None = None) -> Figure:
     """Each iteration's metric per epoch (default: the first validation metric), epochs on whole-number ticks."""
-    names = [c for c in metrics.columns if c not in (*KEYS, "training_samples")]
-    metric = metric or next((name for name in names if name.startswith("validation")), names[0] if names else None)
+    names = metric_names(metrics)
+    metric = metric or (names[0] if names else None)
     if metric is None or metric not in names or metrics[metric].isna().all():
         raise ValueError(f"no {metric or 'metric'} values to plot; the training logs gave {names or 'no metric lines'}")
     figure = Figure(figsize=(6, 4.5), layout="constrained")
