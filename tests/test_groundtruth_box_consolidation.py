@@ -1,6 +1,8 @@
 """Human box labels carry the workers' agreement as confidence, as Ground Truth's consolidated boxes do."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -57,6 +59,27 @@ def _box_job(shared_data, tmp_path, noise, annotator=None, workers=5):
                             settings, cost_model=CostModel(workers_per_object=workers), annotator=annotator)
     simulation.run()
     return [o for o in load_job(tmp_path / settings.job_name).objects if o.human]
+
+
+def test_the_workers_answers_are_in_the_job_folder_and_consolidate_to_the_label(shared_data, tmp_path):
+    labels = {o.source_ref: o for o in _box_job(shared_data, tmp_path, noise=6.0)}
+    root = tmp_path / "clickseg-simulation"
+    responses = sorted(root.glob("annotations/worker-response/iteration-*/*/*.json"))
+    assert len(responses) == 4
+    consolidated = {}  # datasetObjectId -> source-ref, from the consolidation responses
+    for path in root.glob("annotations/consolidated-annotation/consolidation-response/iteration-*/*.json"):
+        for entry in json.loads(path.read_text()):
+            consolidated[entry["datasetObjectId"]] = entry["dataObject"]["s3Uri"]
+    for response in responses:
+        answers = json.loads(response.read_text())["answers"]
+        assert len(answers) == 5 and len({a["workerId"] for a in answers}) == 5
+        boxes = [Box(0, **{k: b[k] for k in ("left", "top", "width", "height")})
+                 for a in answers for b in a["answerContent"]["boundingBox"]["boundingBoxes"]]
+        label = labels[consolidated[response.parent.name]].boxes[0]
+        again = consolidate_boxes(boxes)
+        assert (label.left, label.top, label.width, label.height) == (again.left, again.top, again.width, again.height)
+        assert 0.5 < label.confidence < 1.0
+        assert label.confidence == pytest.approx(again.confidence, abs=1e-4)  # the manifest keeps 4 decimals
 
 
 def test_simulated_human_boxes_carry_the_workers_agreement(shared_data, tmp_path):

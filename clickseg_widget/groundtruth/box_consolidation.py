@@ -33,9 +33,9 @@ def consolidate_boxes(worker_boxes: Sequence[Box]) -> Box:
 
 
 def box_from_corners(corners: tuple[float, float, float, float], class_id: int = 0) -> Box:
-    """``(x0, y0, x1, y1)`` with inclusive pixel edges (``autolabel.mask_box``) -> a left/top/width/height box."""
-    x0, y0, x1, y1 = corners
-    return Box(class_id, x0, y0, x1 - x0 + 1, y1 - y0 + 1)
+    """``(x0, y0, x1, y1)`` with inclusive pixel edges (``autolabel.mask_box``) -> a whole-pixel left/top/width/height box."""
+    x0, y0, x1, y1 = (round(value) for value in corners)
+    return Box(class_id, x0, y0, max(1, x1 - x0 + 1), max(1, y1 - y0 + 1))
 
 
 def box_mask(box: Box, shape: tuple[int, int]) -> np.ndarray:

@@ -211,7 +211,7 @@ class Simulation:
     def _humans(self, record: IterationRecord, batch: list[_Object], unlabeled: dict[str, _Object]) -> None:
         lines = {}
         for item in batch[: self._human_allowance()]:
-            mask, confidence = self._human_label(item)
+            mask, confidence = self._human_label(item, record.iteration)
             lines[item.object_id] = self._label(item, mask, human=True, confidence=confidence)
             unlabeled.pop(item.object_id)
             self.spent += self.cost_model.human_price
@@ -219,12 +219,13 @@ class Simulation:
         self.writer.write_consolidation(record.iteration, lines, self._tick())
         self.progress(len(lines))
 
-    def _human_label(self, item: _Object) -> tuple[np.ndarray, float]:
+    def _human_label(self, item: _Object, iteration: int) -> tuple[np.ndarray, float]:
         """The consolidated human label and its confidence.
 
         Boxes from simulated workers: each of the cost model's workers draws
         the annotator's mask's box with each side off by N(0, annotator noise)
-        pixels, and consolidation gives their mean box and agreement.  A
+        pixels (written to ``worker-response`` as a real job's workers' answers
+        are), and consolidation gives their mean box and agreement.  A
         segmentation mask, or a label from a real person in the widget, is one
         worker's: Ground Truth reports confidence 0 for it.
         """
@@ -235,6 +236,7 @@ class Simulation:
             box_from_corners(worker_box(self.annotator(item.sample, item.truth), noise, self.rng))
             for _ in range(self.cost_model.workers_per_object)
         ]
+        self.writer.write_worker_boxes(iteration, item.object_id, workers, item.truth.shape, self.clock)
         label = consolidate_boxes(workers)
         return box_mask(label, item.truth.shape), float(label.confidence or 0.0)
 
