@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from clickseg_widget.groundtruth.costs import CostModel
 from clickseg_widget.groundtruth.job_results import load_job
 from clickseg_widget.groundtruth.quality import score_labels
 from clickseg_widget.groundtruth.reporting import cost_table, format_table
@@ -51,7 +52,7 @@ def main() -> None:
         result = simulate(args.data_dir, out, get_segmenter(args.model), settings, progress=False)
         seconds = time.perf_counter() - start
         job = load_job(result.folder)
-        table = cost_table(job)
+        table = cost_table(job, CostModel.for_task(args.task))  # the task's own price list
         machine = [(s.confidence, s.miou) for s in score_labels(job) if not s.human]
     print(format_table(table))
     record = {

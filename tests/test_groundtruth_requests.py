@@ -249,3 +249,45 @@ def test_aws_errors_become_clear_messages(client):
         stub.add_client_error("describe_labeling_job", "ResourceNotFound", "Labeling job birds-9 not found")
         with pytest.raises(job_control.GroundTruthError, match="check the name and region"):
             job_control.describe(client, "birds-9")
+
+
+def test_full_instructions_show_good_and_bad_example_images_with_escaped_captions():
+    from clickseg_widget.groundtruth.templates import ExampleImage
+
+    page = render_template(
+        "bounding_box", header="Box birds", short_instructions="a", full_instructions="Tight boxes.",
+        examples=[
+            ExampleImage("s3://gt-bucket/examples/bad-loose.jpg", 'Too loose: <b>"wing"</b> & {{ sky }}', good=False),
+            ExampleImage("https://example.com/good%20tight.png?v=1&size=2", "Tight box <script>alert(1)</script>"),
+        ],
+    )
+    full = page.split("<full-instructions")[1].split("</full-instructions>")[0]
+    # good before bad, the instructions' own text first
+    assert full.index("Tight boxes.") < full.index("Good examples") < full.index("Bad examples")
+    assert full.index("good%20tight.png") < full.index("bad-loose.jpg")
+    # S3 examples are signed by the page, https ones used as they are (attribute-escaped)
+    assert "src=\"{{ 's3://gt-bucket/examples/bad-loose.jpg' | grant_read_access }}\"" in full
+    assert 'src="https://example.com/good%20tight.png?v=1&amp;size=2"' in full
+    # every caption escaped, in the alt text and the caption, and no Liquid smuggled in
+    assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in full
+    assert full.count(html.escape('Too loose: <b>"wing"</b> & ', quote=True)) == 2
+    assert "{{ sky }}" not in page and "&#123;&#123; sky &#125;&#125;" in full
+    no_examples = render_template("bounding_box", header="h", short_instructions="a", full_instructions="b")
+    assert "<figure>" not in no_examples and "examples" not in no_examples
+
+
+@pytest.mark.parametrize("uri, message", [
+    ("http://example.com/a.png", "neither s3://bucket/key nor an https"),
+    ("/home/me/a.png", "neither s3://bucket/key nor an https"),
+    ("javascript:alert(1)", "neither s3://bucket/key nor an https"),
+    ("s3://gt-bucket/examples/", "names no object"),
+    ("s3://gt-bucket/it's.png", "quote"),
+    ("s3://gt-bucket/{{ x }}.png", "brace"),
+    ('https://example.com/a.png" onerror="alert(1)', "quote"),
+])
+def test_example_image_uris_are_validated(uri, message):
+    from clickseg_widget.groundtruth.templates import ExampleImage
+
+    with pytest.raises(ValueError, match=message):
+        render_template("bounding_box", header="h", short_instructions="a", full_instructions="b",
+                        examples=[ExampleImage(uri, "caption")])

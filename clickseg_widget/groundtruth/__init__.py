@@ -17,6 +17,7 @@ _EXPORTS = {
     "validate_labeling_job_request": "validation",
     "render_template": "templates",
     "upload_template": "templates",
+    "ExampleImage": "templates",
     "upload_images": "manifests",
     "upload_input_manifest": "manifests",
     "upload_label_categories": "manifests",

@@ -37,11 +37,22 @@ def mask_box(mask: np.ndarray) -> tuple[float, float, float, float]:
 
 def detector_box(mask: np.ndarray, noise: float, rng: np.random.Generator) -> tuple[float, float, float, float]:
     """The reference box with each side moved by N(0, noise x side length), kept inside the image."""
-    height, width = mask.shape
     x0, y0, x1, y1 = mask_box(mask)
-    w, h = x1 - x0 + 1, y1 - y0 + 1
-    dx0, dx1 = rng.normal(0, noise * w, 2) if noise > 0 else (0.0, 0.0)
-    dy0, dy1 = rng.normal(0, noise * h, 2) if noise > 0 else (0.0, 0.0)
+    return _moved_sides(mask.shape, (x0, y0, x1, y1), noise * (x1 - x0 + 1), noise * (y1 - y0 + 1), rng)
+
+
+def worker_box(mask: np.ndarray, noise_px: float, rng: np.random.Generator) -> tuple[float, float, float, float]:
+    """One worker's box around a mask: each side off by N(0, noise_px) pixels, kept inside the image."""
+    return _moved_sides(mask.shape, mask_box(mask), noise_px, noise_px, rng)
+
+
+def _moved_sides(
+    shape: tuple[int, ...], box: tuple[float, float, float, float], sigma_x: float, sigma_y: float, rng: np.random.Generator
+) -> tuple[float, float, float, float]:
+    height, width = shape[:2]
+    x0, y0, x1, y1 = box
+    dx0, dx1 = rng.normal(0, sigma_x, 2) if sigma_x > 0 else (0.0, 0.0)
+    dy0, dy1 = rng.normal(0, sigma_y, 2) if sigma_y > 0 else (0.0, 0.0)
     x0, x1 = _span(x0 + dx0, x1 + dx1, width)
     y0, y1 = _span(y0 + dy0, y1 + dy1, height)
     return x0, y0, x1, y1

@@ -8,7 +8,8 @@ import warnings
 from dataclasses import fields
 from pathlib import Path
 
-from .costs import CostModel
+from . import arns
+from .costs import PER_OBJECT_FEE, CostModel
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -20,11 +21,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
     report.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     report.add_argument("--lenient", action="store_true", help="skip and count malformed lines instead of failing")
     report.add_argument("--figures", metavar="DIR", help="also save every figure as DIR/<name>.png")
+    report.add_argument("--training-logs", action="store_true",
+                        help="also read the auto-labeling model's validation scores per epoch from CloudWatch Logs "
+                             "(needs AWS credentials; the job's region: --region or AWS_REGION)")
+    report.add_argument("--region", help="AWS region of the job, for --training-logs")
     _cost_options(report)
 
     simulate = commands.add_parser("simulate", help="simulate automated labeling on a dataset with reference masks",
                                    description="Run Ground Truth's auto-labeling loop locally and write a job folder.")
-    simulate.add_argument("data_dir", metavar="DATA_DIR", help="folder with images/ and masks/ (never the GrabCut benchmark)")
+    simulate.add_argument("data_dir", metavar="DATA_DIR", help="folder with images/ and masks/ (a held-out set such as GrabCut only with --epochs 0: never trained on)")
     simulate.add_argument("out_dir", metavar="OUT_DIR", help="where the simulated job folder <OUT_DIR>/<job-name>/ goes")
     simulate.add_argument("--task", choices=["semantic_segmentation", "bounding_box"], default="semantic_segmentation")
     simulate.add_argument("--model", default="default", help="segmentation backend (e.g. torch, grabcut)")
@@ -46,14 +51,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def _cost_options(parser: argparse.ArgumentParser) -> None:
-    defaults = CostModel()
-    parser.add_argument("--per-object-fee", default=str(defaults.per_object_fee), help="USD per labeled object")
-    parser.add_argument("--workers", type=int, default=defaults.workers_per_object, help="workers per human-labeled object")
-    parser.add_argument("--worker-price", default=str(defaults.worker_price), help="USD per worker task")
+    parser.add_argument("--per-object-fee", help=f"USD per labeled object (default {PER_OBJECT_FEE})")
+    parser.add_argument("--workers", type=int, help="workers per human-labeled object (default: 5 boxes, 3 segmentation)")
+    parser.add_argument("--worker-price",
+                        help="USD per worker task (default: the task's lowest Mechanical Turk price, $0.036 boxes, $0.84 segmentation)")
 
 
-def _cost_model(args: argparse.Namespace) -> CostModel:
-    return CostModel(args.per_object_fee, args.workers, args.worker_price)
+def _cost_model(args: argparse.Namespace, task: str | None) -> CostModel:
+    """The task's own prices for what the options leave out (the box tutorial's for a task without a price list)."""
+    return CostModel.for_task(task if task in arns.TASK_TYPES else "bounding_box",
+                              args.per_object_fee, args.workers, args.worker_price)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -62,18 +69,40 @@ def run(args: argparse.Namespace) -> int:
     return _simulate(args)
 
 
-def _print_table(job, args) -> None:
+def _print_table(job, args, training=None) -> None:
     from .quality import format_quality
     from .reporting import cost_table, format_table, label_quality
 
-    table = cost_table(job, _cost_model(args))
+    table = cost_table(job, _cost_model(args, job.task))
     quality = label_quality(job)  # only where reference labels are known (simulator folders)
     if args.json:
-        print(json.dumps({**table, "quality": quality} if quality else table, indent=2))
+        record = {**table, "quality": quality} if quality else dict(table)
+        if training is not None:
+            record["training"] = training.astype(object).where(training.notna(), None).to_dict(orient="records")
+        print(json.dumps(record, indent=2))
         return
     print(format_table(table))
     if quality:
         print(format_quality(quality))
+    if training is not None:
+        print("\nauto-labeling model training (CloudWatch Logs):")
+        print(training.to_string(index=False) if not training.empty else "no training job logged a validation score")
+
+
+def _logs_client(region: str | None):
+    import boto3
+
+    return boto3.client("logs", region_name=region)
+
+
+def _training(args: argparse.Namespace):
+    """The job's training jobs (from its folder) and their validation scores per epoch (from CloudWatch)."""
+    from .training_logs import training_jobs, training_metrics
+
+    jobs = training_jobs(args.job)
+    if not jobs:
+        print("no training/ models in the job folder: this job trained no auto-labeling model", file=sys.stderr)
+    return training_metrics(_logs_client(args.region), jobs)
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -82,9 +111,10 @@ def _report(args: argparse.Namespace) -> int:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         job = load_job(args.job, lenient=args.lenient)
-        _print_table(job, args)
+        training = _training(args) if args.training_logs else None
+        _print_table(job, args, training)
         if args.figures:
-            _save_figures(job, Path(args.figures), _cost_model(args))
+            _save_figures(job, Path(args.figures), _cost_model(args, job.task), training)
     for warning in caught:
         print(f"warning: {warning.message}", file=sys.stderr)
     # the iterations fall back to the output manifest, so one bad line may be in both lists
@@ -95,14 +125,23 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
-def _save_figures(job, folder: Path, model: CostModel) -> None:
+def _save_figures(job, folder: Path, model: CostModel, training=None) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     from .reporting import report
+    from .training_logs import metric_curves, metric_names
+    from .training_plots import training_curve_figure
 
     folder.mkdir(parents=True, exist_ok=True)
-    for name, figure in report(job, model=model).items():
+    names = metric_names(training) if training is not None else []
+    if names:  # the first validation score: the tutorial's third panel, and a figure of its own
+        label = names[0][0].upper() + names[0][1:]
+        figures = report(job, model=model, curves=metric_curves(training, names[0]), curve_label=label)
+        figures["training"] = training_curve_figure(training, names[0])
+    else:
+        figures = report(job, model=model)
+    for name, figure in figures.items():
         figure.savefig(folder / f"{name}.png", dpi=100)
 
 
@@ -112,7 +151,7 @@ def _simulate(args: argparse.Namespace) -> int:
 
     names = {f.name for f in fields(SimulationSettings)}
     settings = SimulationSettings(**{k: v for k, v in vars(args).items() if k in names and v is not None})
-    result = simulate(args.data_dir, args.out_dir, args.model, settings, cost_model=_cost_model(args),
+    result = simulate(args.data_dir, args.out_dir, args.model, settings, cost_model=_cost_model(args, settings.task),
                       progress=not args.no_progress)
     print(
         f"simulated job in {result.folder}: {result.human_labels} human, {result.machine_labels} machine, "

@@ -2,7 +2,8 @@
 
 The simulator's output must be read by the same code as a real job, so this
 writer produces exactly what the readers consume: consolidation responses per
-iteration, active-learning ``auto_annotator_output.txt`` files, intermediate
+iteration, each simulated worker's boxes (``worker-response``),
+active-learning ``auto_annotator_output.txt`` files, intermediate
 and final manifests, and label-map PNGs for segmentation.  Every file is
 written atomically.
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -20,10 +21,11 @@ from ..export.groundtruth import label_map, semantic_segmentation_manifest_line
 from ..io.atomic import atomic_write_bytes, atomic_write_json, atomic_write_text
 from .iterations import AUTO_LABEL_FILE, CONSOLIDATION_DIR
 from .manifests import to_json_lines
-from .outputs import OUTPUT_MANIFEST, TYPE_BOXES
+from .outputs import OUTPUT_MANIFEST, TYPE_BOXES, Box
 from .storage import join_s3
 
 LABEL_PNG_DIR = "annotations/consolidated-annotation/output"
+WORKER_RESPONSE_DIR = "annotations/worker-response"
 
 
 class JobFolderWriter:
@@ -77,6 +79,30 @@ class JobFolderWriter:
         ]
         name = f"{CONSOLIDATION_DIR}iteration-{iteration}/{when.strftime('%Y-%m-%d_%H:%M:%S')}.json"
         atomic_write_json(self.root / name, entries)
+
+    def write_worker_boxes(self, iteration: int, object_id: str, boxes: Sequence[Box], size: tuple[int, int],
+                           when: datetime) -> None:
+        """Each worker's boxes for one object, as ``annotations/worker-response/iteration-<N>/<id>/<time>.json``.
+
+        The answer is the ``crowd-bounding-box`` element's (``boundingBox``:
+        ``boundingBoxes`` with label and pixel edges, ``inputImageProperties``),
+        one entry per worker, which is what the tutorial reads to draw them.
+        """
+        height, width = size
+        answers = [
+            {
+                "workerId": f"simulated-worker-{number}",
+                "submissionTime": when.isoformat(timespec="seconds"),
+                "answerContent": {"boundingBox": {
+                    "boundingBoxes": [{"label": self.class_name, "left": int(box.left), "top": int(box.top),
+                                       "width": int(box.width), "height": int(box.height)}],
+                    "inputImageProperties": {"width": width, "height": height},
+                }},
+            }
+            for number, box in enumerate(boxes, start=1)
+        ]
+        name = f"{WORKER_RESPONSE_DIR}/iteration-{iteration}/{object_id}/{when.strftime('%Y-%m-%d_%H:%M:%S')}.json"
+        atomic_write_json(self.root / name, {"answers": answers})
 
     def write_auto_labels(self, iteration: int, lines: dict[str, dict[str, Any]]) -> None:
         """The machine labels of one iteration: ``<token> <manifest line>`` per line."""

@@ -2,7 +2,8 @@
 
 It forecasts what a real job would cost and how good its labels would be,
 before anyone pays: human labels are the reference masks (optionally
-degraded), machine labels come from this project's click model prompted by
+degraded; boxes drawn by several simulated workers and consolidated, with
+their agreement as confidence, see ``box_consolidation``), machine labels come from this project's click model prompted by
 a simulated box source (see ``autolabel``).  The schedule follows Ground
 Truth's: a probe batch, the rest of the first batch, a validation batch,
 then rounds of "train, pick the threshold on validation, auto-label what
@@ -36,7 +37,9 @@ from .autolabel import (
     detector_box,
     label_iou,
     predict_label,
+    worker_box,
 )
+from .box_consolidation import box_from_corners, box_mask, consolidate_boxes
 from .costs import CostModel
 from .job_results import SIMULATION_FILE
 from .job_folder_writer import JobFolderWriter
@@ -129,7 +132,7 @@ class Simulation:
         segmenter: Segmenter,
         settings: SimulationSettings = SimulationSettings(),
         trainer: Trainer | None = None,
-        cost_model: CostModel = CostModel(),
+        cost_model: CostModel | None = None,
         progress: Callable[[int], None] | None = None,
         annotator: Annotator | None = None,
     ) -> None:
@@ -139,8 +142,12 @@ class Simulation:
         self.settings = settings.resolved(len(self.samples))
         self.trainer = trainer if trainer is not None else default_trainer(segmenter, self.settings.fine_tune_epochs)
         if self.trainer is not None:
-            check_trainable(self.data_dir)
-        self.cost_model = cost_model
+            try:
+                check_trainable(self.data_dir)
+            except ValueError as error:
+                raise ValueError(f"{error}; to forecast on it with the model as it is, turn fine-tuning off "
+                                 "(fine_tune_epochs=0, --epochs 0)") from None
+        self.cost_model = cost_model or CostModel.for_task(self.settings.task)  # budgets count the task's real price
         self.progress = progress or (lambda n: None)
         self.root = Path(out_dir) / self.settings.job_name
         if self.root.exists() and any(self.root.iterdir()):
@@ -150,6 +157,7 @@ class Simulation:
             self.settings.class_name, self.settings.output_path,
         )
         self.rng = np.random.default_rng(self.settings.seed)
+        self.simulated_workers = annotator is None
         self.annotator = annotator or (lambda sample, truth: degrade_mask(truth, self.settings.annotator_noise_px, self.rng))
         self.objects = [self._object(index, sample) for index, sample in enumerate(self.samples)]
         self.labels: dict[str, tuple[np.ndarray, bool, float]] = {}  # id -> (mask, human, confidence)
@@ -203,14 +211,34 @@ class Simulation:
     def _humans(self, record: IterationRecord, batch: list[_Object], unlabeled: dict[str, _Object]) -> None:
         lines = {}
         for item in batch[: self._human_allowance()]:
-            mask = self.annotator(item.sample, item.truth)
-            # one simulated worker per object: Ground Truth reports confidence 0 then
-            lines[item.object_id] = self._label(item, mask, human=True, confidence=0.0)
+            mask, confidence = self._human_label(item, record.iteration)
+            lines[item.object_id] = self._label(item, mask, human=True, confidence=confidence)
             unlabeled.pop(item.object_id)
             self.spent += self.cost_model.human_price
         record.human = len(lines)
         self.writer.write_consolidation(record.iteration, lines, self._tick())
         self.progress(len(lines))
+
+    def _human_label(self, item: _Object, iteration: int) -> tuple[np.ndarray, float]:
+        """The consolidated human label and its confidence.
+
+        Boxes from simulated workers: each of the cost model's workers draws
+        the annotator's mask's box with each side off by N(0, annotator noise)
+        pixels (written to ``worker-response`` as a real job's workers' answers
+        are), and consolidation gives their mean box and agreement.  A
+        segmentation mask, or a label from a real person in the widget, is one
+        worker's: Ground Truth reports confidence 0 for it.
+        """
+        if self.settings.task != "bounding_box" or not self.simulated_workers:
+            return self.annotator(item.sample, item.truth), 0.0
+        noise = self.settings.annotator_noise_px
+        workers = [
+            box_from_corners(worker_box(self.annotator(item.sample, item.truth), noise, self.rng))
+            for _ in range(self.cost_model.workers_per_object)
+        ]
+        self.writer.write_worker_boxes(iteration, item.object_id, workers, item.truth.shape, self.clock)
+        label = consolidate_boxes(workers)
+        return box_mask(label, item.truth.shape), float(label.confidence or 0.0)
 
     def _human_allowance(self) -> int:
         s = self.settings
@@ -332,7 +360,7 @@ def simulate(
     segmenter: Segmenter | str = "default",
     settings: SimulationSettings = SimulationSettings(),
     trainer: Trainer | None = None,
-    cost_model: CostModel = CostModel(),
+    cost_model: CostModel | None = None,
     progress: bool = True,
     annotator: Annotator | None = None,
 ) -> SimulationResult:
