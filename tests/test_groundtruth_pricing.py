@@ -45,3 +45,11 @@ def test_the_budget_counts_the_segmentation_price(shared_data, tmp_path):
     result = Simulation(shared_data / "davis345", tmp_path, get_segmenter("grabcut", work_size=64, iterations=2),
                         settings).run()
     assert result.human_labels == 3  # $8 buys three $2.60 labels, not thirty at $0.26
+
+
+def test_a_job_is_priced_by_its_task_and_one_without_a_price_list_by_the_box_tutorial():
+    from clickseg_widget.groundtruth.costs import job_prices
+
+    assert job_prices("semantic_segmentation").human_price == Decimal("2.60")
+    assert job_prices(None) == CostModel() and job_prices("classification") == CostModel()
+    assert job_prices("semantic_segmentation", workers_per_object=1).human_price == Decimal("0.92")

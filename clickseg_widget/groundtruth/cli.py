@@ -8,8 +8,7 @@ import warnings
 from dataclasses import fields
 from pathlib import Path
 
-from . import arns
-from .costs import PER_OBJECT_FEE, CostModel
+from .costs import PER_OBJECT_FEE, CostModel, job_prices
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -59,8 +58,7 @@ def _cost_options(parser: argparse.ArgumentParser) -> None:
 
 def _cost_model(args: argparse.Namespace, task: str | None) -> CostModel:
     """The task's own prices for what the options leave out (the box tutorial's for a task without a price list)."""
-    return CostModel.for_task(task if task in arns.TASK_TYPES else "bounding_box",
-                              args.per_object_fee, args.workers, args.worker_price)
+    return job_prices(task, args.per_object_fee, args.workers, args.worker_price)
 
 
 def run(args: argparse.Namespace) -> int:

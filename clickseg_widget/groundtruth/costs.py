@@ -100,3 +100,14 @@ def summarize(human_objects: int, machine_objects: int, model: CostModel = CostM
 def summarize_iterations(iterations: Iterable[IterationCounts], model: CostModel = CostModel()) -> CostSummary:
     items = list(iterations)
     return summarize(sum(i.human_objects for i in items), sum(i.machine_objects for i in items), model)
+
+
+def job_prices(
+    task: str | None,
+    per_object_fee: Decimal | str | None = None,
+    workers_per_object: int | None = None,
+    worker_price: Decimal | str | None = None,
+) -> CostModel:
+    """A job's prices: its task's own list; a job with no labels yet, or a task without a list, the box tutorial's."""
+    known = task if task in arns.TASK_TYPES else "bounding_box"
+    return CostModel.for_task(known, per_object_fee, workers_per_object, worker_price)

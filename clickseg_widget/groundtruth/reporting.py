@@ -8,7 +8,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from . import plots
-from .costs import CENT, CostModel, summarize_iterations
+from .costs import CENT, CostModel, job_prices, summarize_iterations
 from .job_results import Job
 from .quality import Reference, quality_summary, score_labels
 from .worker_responses import read_worker_boxes
@@ -18,8 +18,12 @@ def _money(value) -> float:
     return float(value.quantize(CENT))
 
 
-def cost_table(job: Job, model: CostModel = CostModel()) -> dict[str, Any]:
-    """Iterations and totals as the CLI's ``--json`` prints them (box counts only for box tasks)."""
+def cost_table(job: Job, model: CostModel | None = None) -> dict[str, Any]:
+    """Iterations and totals as the CLI's ``--json`` prints them (box counts only for box tasks).
+
+    ``model`` defaults to the job's own task prices (``job_prices``).
+    """
+    model = model or job_prices(job.task)
     with_boxes = job.iterations.has_boxes
     rows = []
     for item in job.iterations.iterations:
@@ -47,7 +51,7 @@ def cost_table(job: Job, model: CostModel = CostModel()) -> dict[str, Any]:
     return {"iterations": rows, "totals": totals}
 
 
-def cost_dataframe(job: Job, model: CostModel = CostModel()) -> pd.DataFrame:
+def cost_dataframe(job: Job, model: CostModel | None = None) -> pd.DataFrame:
     """``cost_table`` for notebooks: one row per iteration plus a ``total`` row, costs in dollars.
 
     ``attrs["totals"]`` keeps the totals (all-human cost, saving in percent).
@@ -102,7 +106,7 @@ def training_curves(job: Job) -> dict[int, list[float]]:
 def report(
     job: Job,
     references: Mapping[str, Reference] | None = None,
-    model: CostModel = CostModel(),
+    model: CostModel | None = None,
     examples: int = 6,
     curves: Mapping[int, list[float]] | None = None,
     curve_label: str = "Validation mAP",
@@ -115,6 +119,7 @@ def report(
     CloudWatch logs) fill the third panel; a simulator folder brings its
     fine-tuning losses.
     """
+    model = model or job_prices(job.task)
     with_boxes = job.iterations.has_boxes
     if curves is None:
         curves, curve_label = training_curves(job), "Fine-tuning loss"
