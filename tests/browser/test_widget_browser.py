@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import time
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ from browser_harness import (
     write_notebook,
 )
 from jupyter_client import BlockingKernelClient
-from playwright.sync_api import Locator, Page
+from playwright.sync_api import Locator, Page, expect
 
 from clickseg_widget.simulation.clicker import Clicker
 from clickseg_widget.simulation.datasets import load_mask, load_samples
@@ -244,7 +245,7 @@ def test_box_drag_then_import_reopen_fix_and_export(lab, page, grabcut_dir: Path
     page.keyboard.press("r")
     assert wait_for_state(client, lambda s: "drag a box" in s["status"])
     box_button = page.locator(".clickseg-widget").get_by_role("button", name="Box")
-    assert "mod-active" in (box_button.get_attribute("class") or "")
+    expect(box_button).to_have_class(re.compile(r"\bmod-active\b"), timeout=10_000)  # the view syncs after the kernel
     rows, columns = np.nonzero(truth.any(axis=1))[0], np.nonzero(truth.any(axis=0))[0]
     drag(widget, (columns[0] - 2, rows[0] - 2), (columns[-1] + 3, rows[-1] + 3))
     state = wait_for_state(client, lambda s: s["mask"] is not None)
