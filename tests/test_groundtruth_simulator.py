@@ -105,6 +105,9 @@ def test_bounding_box_simulation_and_cli(shared_data, tmp_path, capsys):
     job = load_job(tmp_path / "clickseg-simulation")
     assert job.task == "bounding_box" and all(o.box_count == 1 for o in job.objects)
     assert job.simulation is not None and job.simulation["settings"]["validation_confidence"] == 0.6
+    # no annotator noise: the human labels are the references, so the threshold's estimate is the true one
+    admitted = [r for r in job.simulation["iterations"] if r["validation_miou_above"] is not None]
+    assert admitted and all(r["validation_miou_above_reference"] == r["validation_miou_above"] for r in admitted)
     with pytest.raises(FileExistsError, match="not empty"):
         Simulation(shared_data / "davis345", tmp_path, fast_grabcut(), SimulationSettings(**SMALL))
 
@@ -140,6 +143,8 @@ def test_iterations_record_the_lower_bound_that_admitted_the_machine_labels(segm
     assert rounds and all(r.validation_miou_low is not None for r in rounds)
     assert all(0.3 <= r.validation_miou_low < r.validation_miou_above for r in rounds)  # target_miou=0.3
     assert result.settings.target_miou == 0.3 and result.settings.validation_confidence == 0.6
+    # human labels were degraded references: scored against the references, the admitted labels read differently
+    assert all(r.validation_miou_above_reference != r.validation_miou_above for r in rounds)
 
 
 def test_simulated_inputs(shared_data):

@@ -100,6 +100,9 @@ class IterationRecord:
     threshold: float | None = None
     validation_miou_above: float | None = None
     validation_miou_low: float | None = None  # its one-sided lower bound at the settings' validation_confidence
+    # the same admitted validation labels scored against the reference masks instead of the human labels: how far
+    # the estimate the threshold relied on was from the truth (only a simulation can tell)
+    validation_miou_above_reference: float | None = None
     validation_support: int = 0
     training_loss: list[float] = field(default_factory=list)
     seconds: float = 0.0
@@ -243,17 +246,21 @@ class Simulation:
                 self.segmenter, [load_image(o.sample.image_path) for o in training], [self.labels[o.object_id][0] for o in training]
             )
             self.predictions.clear()
-        scores, ious = [], []
+        s = self.settings
+        scores, ious, reference_ious = [], [], []
         for item in self.validation:
             label = self._predict(item)
             scores.append(label.confidence)
-            ious.append(label_iou(self.settings.task, label.mask, self.labels[item.object_id][0]))
-        s = self.settings
+            ious.append(label_iou(s.task, label.mask, self.labels[item.object_id][0]))
+            reference_ious.append(label_iou(s.task, label.mask, item.truth))
         threshold = choose_threshold(scores, ious, cast(float, s.target_miou), s.min_validation_support, s.validation_confidence)
         record.threshold = threshold if np.isfinite(threshold) else None
-        above = [iou for score, iou in zip(scores, ious) if score >= threshold]
+        admitted = [score >= threshold for score in scores]
+        above = [iou for iou, ok in zip(ious, admitted) if ok]
         record.validation_support = len(above)
         record.validation_miou_above = float(np.mean(above)) if above else None
+        if above:
+            record.validation_miou_above_reference = float(np.mean([v for v, ok in zip(reference_ious, admitted) if ok]))
         if above and s.validation_confidence is not None:
             record.validation_miou_low = float(prefix_lower_bounds(above, s.validation_confidence)[-1])
         lines, rest = {}, []
