@@ -11,6 +11,7 @@ benchmarks/results/prelabel_<backend>.json.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import platform
@@ -24,7 +25,7 @@ import numpy as np
 from clickseg_widget.simulation.datasets import load_mask, load_samples
 from clickseg_widget.simulation.metrics import iou
 from clickseg_widget.protocol.masks import rle_to_mask
-from clickseg_widget.models.registry import resolve
+from clickseg_widget.models.registry import get_segmenter, resolve
 from clickseg_widget.prelabel.local import prelabel_file
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -79,10 +80,17 @@ def main() -> None:
                 "miou": round(100 * float(np.mean([v for values in per_set.values() for v in values])), 2),
                 "miou_per_set": {name: round(100 * float(np.mean(values)), 2) for name, values in per_set.items()},
                 "objects_per_set": {name: len(values) for name, values in per_set.items()},
+                "load_average_1_5_15min": [round(v, 2) for v in os.getloadavg()],
             }
             print(json.dumps(run))
             runs.append(run)
-    result = {"backend": resolve(args.backend), "machine": f"{platform.machine()} {os.cpu_count()} vCPU", "runs": runs}
+    weights = get_segmenter(args.backend).describe().get("weights")
+    result = {
+        "backend": resolve(args.backend),
+        "weights_sha256": hashlib.sha256(Path(weights).read_bytes()).hexdigest()[:12] if weights else None,
+        "machine": f"{platform.machine()} {os.cpu_count()} vCPU",
+        "runs": runs,
+    }
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"prelabel_{resolve(args.backend)}.json").write_text(json.dumps(result, indent=2) + "\n")
 

@@ -19,7 +19,8 @@ from clickseg_widget.groundtruth.reporting import cost_table, report
 from clickseg_widget.groundtruth.simulator import Simulation, SimulationSettings
 from clickseg_widget.models.registry import get_segmenter
 
-SMALL = dict(limit=14, probe_size=2, batch_size=4, validation_fraction=0.25, fine_tune_epochs=0, seed=0)
+# a 4-object validation set is little evidence: a low confidence still lets this small run machine-label
+SMALL = dict(limit=14, probe_size=2, batch_size=4, validation_fraction=0.25, fine_tune_epochs=0, seed=0, validation_confidence=0.6)
 
 
 def fast_grabcut():
@@ -95,7 +96,7 @@ def test_budget_stops_the_job(shared_data, tmp_path):
 def test_bounding_box_simulation_and_cli(shared_data, tmp_path, capsys):
     code = main(["groundtruth", "simulate", str(shared_data / "davis345"), str(tmp_path), "--task", "bounding_box",
                  "--model", "grabcut", "--limit", "8", "--probe-size", "2", "--batch-size", "3", "--target-miou", "0.3",
-                 "--epochs", "0", "--no-progress", "--json"])
+                 "--epochs", "0", "--validation-confidence", "0.6", "--no-progress", "--json"])
     assert code == 0
     out = capsys.readouterr().out
     table = json.loads(out[out.index("{"):])
@@ -103,6 +104,10 @@ def test_bounding_box_simulation_and_cli(shared_data, tmp_path, capsys):
     assert "human_boxes" in table["iterations"][0]
     job = load_job(tmp_path / "clickseg-simulation")
     assert job.task == "bounding_box" and all(o.box_count == 1 for o in job.objects)
+    assert job.simulation is not None and job.simulation["settings"]["validation_confidence"] == 0.6
+    # no annotator noise: the human labels are the references, so the threshold's estimate is the true one
+    admitted = [r for r in job.simulation["iterations"] if r["validation_miou_above"] is not None]
+    assert admitted and all(r["validation_miou_above_reference"] == r["validation_miou_above"] for r in admitted)
     with pytest.raises(FileExistsError, match="not empty"):
         Simulation(shared_data / "davis345", tmp_path, fast_grabcut(), SimulationSettings(**SMALL))
 
@@ -115,6 +120,31 @@ def test_threshold_is_the_widest_confident_set_reaching_the_target():
     assert choose_threshold(scores, ious, 0.95, 1) == float("inf")
     assert choose_threshold(scores, ious, 0.85, 3) == float("inf")  # the top-1/2 reach it but too few to trust
     assert choose_threshold([0.7, 0.7, 0.7], [1.0, 0.9, 0.0], 0.9, 1) > 0.7  # ties cannot slip in below target
+
+
+def test_a_confidence_bound_keeps_a_lucky_small_validation_set_from_admitting_labels():
+    # the top 4 average 0.75 but spread widely: the mean alone admits them, the 95% lower bound (0.51) does not
+    scores, ious = [0.9, 0.8, 0.7, 0.6, 0.5], [1.0, 0.5, 1.0, 0.5, 0.1]
+    assert choose_threshold(scores, ious, 0.7, 3) == 0.6
+    assert choose_threshold(scores, ious, 0.7, 3, confidence=0.95) == float("inf")
+    # the same mean over 200 items with a narrow spread is enough evidence
+    many = np.linspace(0.74, 0.76, 200)
+    assert choose_threshold(np.linspace(1, 0.5, 200), many, 0.7, 3, confidence=0.95) == 0.5
+    assert choose_threshold([0.9], [1.0], 0.7, 1, confidence=0.95) == float("inf")  # one item has no spread to trust
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        choose_threshold(scores, ious, 0.7, 3, confidence=95)
+    with pytest.raises(ValueError, match="validation_confidence"):
+        SimulationSettings(validation_confidence=1.5).resolved(100)
+
+
+def test_iterations_record_the_lower_bound_that_admitted_the_machine_labels(segmentation_run):
+    _, result, _ = segmentation_run
+    rounds = [r for r in result.iterations[3:] if r.machine]
+    assert rounds and all(r.validation_miou_low is not None for r in rounds)
+    assert all(0.3 <= r.validation_miou_low < r.validation_miou_above for r in rounds)  # target_miou=0.3
+    assert result.settings.target_miou == 0.3 and result.settings.validation_confidence == 0.6
+    # human labels were degraded references: scored against the references, the admitted labels read differently
+    assert all(r.validation_miou_above_reference != r.validation_miou_above for r in rounds)
 
 
 def test_simulated_inputs(shared_data):
@@ -138,9 +168,18 @@ def test_simulated_inputs(shared_data):
     assert (x0, x1) == (8.0, 9.0) and (y0, y1) == (3.0, 6.0)
 
 
-def test_never_trains_on_the_grabcut_benchmark(grabcut_dir, tmp_path):
+def test_never_trains_on_the_grabcut_benchmark_unless_the_loop_fine_tune_is_asked_for(grabcut_dir, tmp_path):
     with pytest.raises(ValueError, match="never train on it.*--epochs 0"):
         Simulation(grabcut_dir, tmp_path, fast_grabcut(), SimulationSettings(**SMALL), trainer=lambda *args: [])
+    # a benchmark of the product's loop on a held-out set: its in-memory fine-tune on the run's own human labels
+    trained_on: list[int] = []
+    simulation = Simulation(
+        grabcut_dir, tmp_path, fast_grabcut(), SimulationSettings(**SMALL),
+        trainer=lambda model, images, masks: trained_on.append(len(images)) or [], fine_tune_on_held_out=True,
+    )
+    result = simulation.run()
+    assert trained_on and all(count > 0 for count in trained_on)
+    assert max(trained_on) <= result.human_labels - len(simulation.validation)  # validation labels are never trained on
     # without fine-tuning the held-out set is fair game: the forecast the README and notebook 04 show
     assert Simulation(grabcut_dir, tmp_path / "forecast", fast_grabcut(), SimulationSettings(**SMALL)).trainer is None
 

@@ -13,6 +13,7 @@ fine-tuned on the human labels, GrabCut has nothing to train.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from statistics import NormalDist
 from typing import Callable, Sequence
 
 import cv2
@@ -128,20 +129,46 @@ def label_iou(task: str, predicted: np.ndarray, truth: np.ndarray) -> float:
     return iou(predicted, truth)
 
 
-def choose_threshold(scores: Sequence[float], ious: Sequence[float], target: float, min_support: int) -> float:
+def prefix_lower_bounds(ious: Sequence[float], confidence: float | None) -> np.ndarray:
+    """Per prefix of ``ious`` (most confident first): its mean IoU, or the one-sided lower bound at ``confidence``.
+
+    The bound is the normal approximation ``mean - z * sd / sqrt(n)``; a single item has no spread to
+    estimate, so it never clears a bound.  This is what tells whether a validation set is big enough.
+    """
+    values = np.asarray(ious, float)
+    counts = np.arange(1, len(values) + 1)
+    means = np.cumsum(values) / counts
+    if confidence is None:
+        return means
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be between 0 and 1 (e.g. 0.95), got {confidence}")
+    squares = np.cumsum(values**2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        variances = np.where(counts > 1, (squares - counts * means**2) / (counts - 1), np.inf)
+    spread = np.sqrt(np.maximum(variances, 0) / counts)
+    return means - NormalDist().inv_cdf(confidence) * spread
+
+
+def choose_threshold(
+    scores: Sequence[float], ious: Sequence[float], target: float, min_support: int, confidence: float | None = None
+) -> float:
     """The lowest confidence whose labels at or above it reach ``target`` mean IoU on validation.
 
     Takes the largest most-confident prefix (at least ``min_support`` items)
-    whose mean IoU reaches the target; ``inf`` (label nothing) when none does.
+    whose mean IoU reaches the target; with ``confidence`` (e.g. 0.95) the
+    prefix's one-sided lower bound must reach it, so a small or noisy
+    validation set cannot admit labels whose mean only reached the target by
+    chance.  ``inf`` (label nothing) when no prefix does.
     """
     if len(scores) != len(ious):
         raise ValueError("need one IoU per validation score")
     order = np.argsort(-np.asarray(scores, float), kind="stable")
     sorted_scores = np.asarray(scores, float)[order]
-    running = np.cumsum(np.asarray(ious, float)[order]) / np.arange(1, len(order) + 1)
+    reaches = prefix_lower_bounds(np.asarray(ious, float)[order], confidence) >= target
+    minimum = max(1, min_support)
     best = None
-    for count in range(max(1, min_support), len(order) + 1):
-        if running[count - 1] >= target:
+    for count in range(minimum, len(order) + 1):
+        if reaches[count - 1]:
             best = count
     if best is None:
         return float("inf")
@@ -149,9 +176,9 @@ def choose_threshold(scores: Sequence[float], ious: Sequence[float], target: flo
     threshold = sorted_scores[best - 1]
     if best < len(order) and sorted_scores[best] == threshold:
         admitted = sorted_scores >= threshold
-        if running[int(admitted.sum()) - 1] < target:
+        if not reaches[int(admitted.sum()) - 1]:
             above = int((sorted_scores > threshold).sum())
-            if above < max(1, min_support) or running[above - 1] < target:
+            if above < minimum or not reaches[above - 1]:
                 return float("inf")  # the tie cannot be split: no threshold keeps the rules
             return float(np.nextafter(threshold, np.inf))
     return float(threshold)

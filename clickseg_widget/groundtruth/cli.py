@@ -37,6 +37,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     simulate.add_argument("--batch-size", type=int, default=50)
     simulate.add_argument("--validation-fraction", type=float)
     simulate.add_argument("--target-miou", type=float, help="default 0.7 segmentation, 0.6 boxes")
+    simulate.add_argument("--validation-confidence", type=float,
+                          help="one-sided confidence that the machine labels reach the target (default 0.95)")
     simulate.add_argument("--max-human-labels", type=int)
     simulate.add_argument("--max-cost", dest="max_cost_usd", type=float, help="budget in USD")
     simulate.add_argument("--annotator-noise", dest="annotator_noise_px", type=float, default=0.0, help="pixels")

@@ -37,6 +37,7 @@ from .autolabel import (
     detector_box,
     label_iou,
     predict_label,
+    prefix_lower_bounds,
     worker_box,
 )
 from .box_consolidation import box_from_corners, box_mask, consolidate_boxes
@@ -60,6 +61,9 @@ class SimulationSettings:
     validation_fraction: float | None = None  # Ground Truth's: 0.2 below 5,000 objects, else 0.1
     target_miou: float | None = None  # 0.7 segmentation, 0.6 boxes
     min_validation_support: int = 3
+    # one-sided confidence that the labels above the threshold reach the target (lower bound of their validation
+    # mIoU); None: their mean alone, which a small validation set reaches by chance
+    validation_confidence: float | None = 0.95
     max_human_labels: int | None = None
     max_cost_usd: float | None = None
     annotator_noise_px: float = 0.0
@@ -84,6 +88,8 @@ class SimulationSettings:
             settings.attribute = "label-ref" if self.task == "semantic_segmentation" else "label"
         if not 0 < settings.validation_fraction < 1:
             raise ValueError("validation_fraction must be between 0 and 1")
+        if settings.validation_confidence is not None and not 0 < settings.validation_confidence < 1:
+            raise ValueError("validation_confidence must be between 0 and 1 (e.g. 0.95), or None for the mean alone")
         if settings.probe_size < 1 or settings.batch_size < settings.probe_size:
             raise ValueError("need probe_size >= 1 and batch_size >= probe_size")
         return settings
@@ -96,6 +102,10 @@ class IterationRecord:
     machine: int = 0
     threshold: float | None = None
     validation_miou_above: float | None = None
+    validation_miou_low: float | None = None  # its one-sided lower bound at the settings' validation_confidence
+    # the same admitted validation labels scored against the reference masks instead of the human labels: how far
+    # the estimate the threshold relied on was from the truth (only a simulation can tell)
+    validation_miou_above_reference: float | None = None
     validation_support: int = 0
     training_loss: list[float] = field(default_factory=list)
     seconds: float = 0.0
@@ -111,6 +121,7 @@ class SimulationResult:
     human_miou: float
     machine_miou: float
     seconds: float
+    settings: SimulationSettings  # resolved: the target, validation size and confidence actually in force
 
 
 @dataclass
@@ -135,13 +146,16 @@ class Simulation:
         cost_model: CostModel | None = None,
         progress: Callable[[int], None] | None = None,
         annotator: Annotator | None = None,
+        fine_tune_on_held_out: bool = False,
     ) -> None:
         self.data_dir = Path(data_dir).resolve()
         self.segmenter = segmenter
         self.samples = spread(load_samples(self.data_dir), settings.limit)
         self.settings = settings.resolved(len(self.samples))
         self.trainer = trainer if trainer is not None else default_trainer(segmenter, self.settings.fine_tune_epochs)
-        if self.trainer is not None:
+        if self.trainer is not None and not fine_tune_on_held_out:
+            # a validation set may run the loop's own fine-tune (in memory, on this run's human labels, saved nowhere)
+            # only when asked: that is what a benchmark of the product's loop measures
             try:
                 check_trainable(self.data_dir)
             except ValueError as error:
@@ -260,16 +274,23 @@ class Simulation:
                 self.segmenter, [load_image(o.sample.image_path) for o in training], [self.labels[o.object_id][0] for o in training]
             )
             self.predictions.clear()
-        scores, ious = [], []
+        s = self.settings
+        scores, ious, reference_ious = [], [], []
         for item in self.validation:
             label = self._predict(item)
             scores.append(label.confidence)
-            ious.append(label_iou(self.settings.task, label.mask, self.labels[item.object_id][0]))
-        threshold = choose_threshold(scores, ious, cast(float, self.settings.target_miou), self.settings.min_validation_support)
+            ious.append(label_iou(s.task, label.mask, self.labels[item.object_id][0]))
+            reference_ious.append(label_iou(s.task, label.mask, item.truth))
+        threshold = choose_threshold(scores, ious, cast(float, s.target_miou), s.min_validation_support, s.validation_confidence)
         record.threshold = threshold if np.isfinite(threshold) else None
-        above = [iou for score, iou in zip(scores, ious) if score >= threshold]
+        admitted = [score >= threshold for score in scores]
+        above = [iou for iou, ok in zip(ious, admitted) if ok]
         record.validation_support = len(above)
         record.validation_miou_above = float(np.mean(above)) if above else None
+        if above:
+            record.validation_miou_above_reference = float(np.mean([v for v, ok in zip(reference_ious, admitted) if ok]))
+        if above and s.validation_confidence is not None:
+            record.validation_miou_low = float(prefix_lower_bounds(above, s.validation_confidence)[-1])
         lines, rest = {}, []
         when = self._tick()
         for item in list(unlabeled.values()):
@@ -344,7 +365,9 @@ class Simulation:
     def _result(self, records: list[IterationRecord], unlabeled: int, seconds: float) -> SimulationResult:
         human = sum(r.human for r in records)
         machine = sum(r.machine for r in records)
-        return SimulationResult(self.root, records, human, machine, unlabeled, self._quality(True), self._quality(False), seconds)
+        return SimulationResult(
+            self.root, records, human, machine, unlabeled, self._quality(True), self._quality(False), seconds, self.settings
+        )
 
 
 def spread(samples: list[Sample], limit: int | None) -> list[Sample]:
@@ -363,6 +386,7 @@ def simulate(
     cost_model: CostModel | None = None,
     progress: bool = True,
     annotator: Annotator | None = None,
+    fine_tune_on_held_out: bool = False,
 ) -> SimulationResult:
     """Run the simulation with a tqdm bar over labeled objects; see ``Simulation``."""
     from tqdm.auto import tqdm
@@ -371,6 +395,8 @@ def simulate(
 
     model = get_segmenter(segmenter)
     with tqdm(desc="simulated labeling", unit="obj", disable=not progress) as bar:
-        simulation = Simulation(data_dir, out_dir, model, settings, trainer, cost_model, bar.update, annotator)
+        simulation = Simulation(
+            data_dir, out_dir, model, settings, trainer, cost_model, bar.update, annotator, fine_tune_on_held_out
+        )
         bar.total = len(simulation.objects)
         return simulation.run()

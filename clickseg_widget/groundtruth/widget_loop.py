@@ -41,6 +41,7 @@ class WidgetAnnotator:
         self.accepted: dict[str, list[Any]] = json.loads(path.read_text()) if path.is_file() else {}
         self.labeled_now = 0
         self.reused = 0
+        self.clicks = 0  # prompt corners + corrective clicks placed in this run
 
     def __call__(self, sample: Sample, truth: np.ndarray) -> np.ndarray:
         earlier = self._accepted_mask(sample)
@@ -52,6 +53,7 @@ class WidgetAnnotator:
         clicker = Clicker(truth)
         first, second = clicker.box_clicks()
         self.widget.add_box(first.x, first.y, second.x, second.y)
+        self.clicks += 2
         for _ in range(self.max_corrective_clicks):
             mask = self.widget.mask
             if mask is not None and iou(mask, truth) >= self.target_iou:
@@ -60,6 +62,7 @@ class WidgetAnnotator:
             if click is None:
                 break
             self.widget.click(click.x, click.y, click.kind)
+            self.clicks += 1
         accepted = self.widget.accept()
         self.accepted[sample.name] = [name, accepted.object_id]
         atomic_write_json(self.folder / ACCEPTED_FILE, self.accepted)  # after the widget's own autosave
