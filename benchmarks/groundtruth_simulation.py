@@ -2,7 +2,7 @@
 
 Usage (from the repo root):
     python benchmarks/groundtruth_simulation.py ../shared/data/davis345 --model grabcut --limit 120
-    python benchmarks/groundtruth_simulation.py /work/cache/clickseg-data/ecssd --model default --widget \\
+    python benchmarks/groundtruth_simulation.py ~/.cache/clickseg-data/ecssd --model default --widget \\
         --limit 0 --probe-size 10 --batch-size 100
 
 ``--widget``: the human of the loop labels through the widget's Python API (a box, then the simulated

@@ -1,7 +1,7 @@
 """Local pre-labeling throughput (objects/s) with 1 and N workers, and the mIoU of the box-started masks.
 
 Usage (from the repo root):
-    python benchmarks/prelabel_throughput.py /work/cache/clickseg-data/ecssd /work/cache/clickseg-data/pennfudan --objects 1000
+    python benchmarks/prelabel_throughput.py ~/.cache/clickseg-data/ecssd ~/.cache/clickseg-data/pennfudan --objects 1000
 
 Each object's prompt is its ground-truth mask's tight box (what a bounding-box job returns); the
 objects of one image go on one input line.  Runs ``prelabel_file`` (what ``clickseg prelabel``
