@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -96,6 +97,24 @@ def test_crop_and_paste_back_round_trip_and_out_of_image_windows():
     # a window hanging over the image's corner: the part outside is zero padding
     corner = crop_square(np.full((50, 50, 3), 200, np.uint8), Window(-50.0, -50.0, 50.0, 50.0), 64)
     assert corner[:30, :30].max() == 0 and corner[40:, 40:].min() == 200
+
+
+def test_a_boolean_mask_crops_like_its_float_copy_and_the_paste_transform_stays_in_the_window():
+    mask = np.zeros((300, 400), bool)
+    mask[100:200, 150:300] = True
+    window = Window(120.0, 60.0, 340.0, 240.0)
+    as_bool = crop_square(mask, window, 64, cv2.INTER_LINEAR)
+    assert as_bool.dtype == np.float32
+    assert np.array_equal(as_bool, crop_square(mask.astype(np.float32), window, 64, cv2.INTER_LINEAR))
+    seen: list[tuple[int, ...]] = []
+
+    def doubled(values: np.ndarray) -> np.ndarray:
+        seen.append(values.shape)
+        return values * 2.0
+
+    pasted = paste_back(np.ones((64, 64), np.float32), window, (400, 300), fill=-1.0, transform=doubled)
+    assert seen == [(180, 220)]  # the window's pixels only, rows 60..240 and columns 120..340
+    assert pasted[150, 200] == 2.0 and pasted[10, 10] == -1.0 and pasted[250, 380] == -1.0
 
 
 def test_grabcut_cue_is_an_extra_encoder_channel_that_follows_the_object(shared_data):

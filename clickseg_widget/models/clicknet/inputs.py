@@ -9,7 +9,7 @@ keeps the two from drifting apart.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import cv2
 import numpy as np
@@ -89,9 +89,11 @@ def crop_square(image: np.ndarray, window: Window, size: int, interpolation: int
     """Resample ``window`` of ``image`` to ``size`` x ``size``; outside the image is zero.
 
     Only the part of the window inside the image is read and resized (with
-    area averaging when shrinking), so huge images cost no more than small ones.
+    area averaging when shrinking), so huge images cost no more than small
+    ones.  A boolean mask comes back as float32 fractions, converted window-only.
     """
-    out = np.zeros((size, size) + image.shape[2:], image.dtype)
+    dtype = np.float32 if image.dtype == bool else image.dtype
+    out = np.zeros((size, size) + image.shape[2:], dtype)
     placement = _placement(window, (image.shape[1], image.shape[0]), size)
     if placement is None:
         return out
@@ -99,12 +101,23 @@ def crop_square(image: np.ndarray, window: Window, size: int, interpolation: int
     if interpolation is None:
         shrinking = (ix1 - ix0) > (ox1 - ox0)
         interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
-    out[oy0:oy1, ox0:ox1] = cv2.resize(image[iy0:iy1, ix0:ix1], (ox1 - ox0, oy1 - oy0), interpolation=interpolation)
+    region = image[iy0:iy1, ix0:ix1].astype(dtype, copy=False)
+    out[oy0:oy1, ox0:ox1] = cv2.resize(region, (ox1 - ox0, oy1 - oy0), interpolation=interpolation)
     return out
 
 
-def paste_back(crop_map: np.ndarray, window: Window, image_size: tuple[int, int], fill: float = 0.0) -> np.ndarray:
-    """Resize a crop-resolution map (e.g. logits) onto the image's pixels; ``fill`` outside the window."""
+def paste_back(
+    crop_map: np.ndarray,
+    window: Window,
+    image_size: tuple[int, int],
+    fill: float = 0.0,
+    transform: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> np.ndarray:
+    """Resize a crop-resolution map (e.g. logits) onto the image's pixels; ``fill`` outside the window.
+
+    ``transform`` (e.g. an in-place sigmoid) runs on the resized window only:
+    on a huge image the pixels outside it are just ``fill``.
+    """
     width, height = image_size
     full = np.full((height, width), fill, np.float32)
     ix0, iy0 = max(0, int(np.floor(window.x0))), max(0, int(np.floor(window.y0)))
@@ -115,13 +128,14 @@ def paste_back(crop_map: np.ndarray, window: Window, image_size: tuple[int, int]
     # affine map from image pixel centres inside [ix0, ix1) x [iy0, iy1) to crop pixel coordinates
     sx, sy = size / window.width, size / window.height
     matrix = np.array([[sx, 0, (ix0 - window.x0 + 0.5) * sx - 0.5], [0, sy, (iy0 - window.y0 + 0.5) * sy - 0.5]], np.float32)
-    full[iy0:iy1, ix0:ix1] = cv2.warpAffine(
+    resized = cv2.warpAffine(
         crop_map.astype(np.float32),
         matrix,
         (ix1 - ix0, iy1 - iy0),
         flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
         borderMode=cv2.BORDER_REPLICATE,
     )
+    full[iy0:iy1, ix0:ix1] = transform(resized) if transform is not None else resized
     return full
 
 

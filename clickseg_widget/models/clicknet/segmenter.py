@@ -26,6 +26,7 @@ from .weights import DEFAULT_WEIGHTS, load_weights
 
 OBJECTS_PER_IMAGE = 4  # encoder features kept per image (objects labelled one after another)
 OUTSIDE_LOGIT = -20.0  # outside the object crop the answer is a confident "background"
+OUTSIDE_PROBABILITY = float(np.float32(1.0) / (np.float32(1.0) + np.exp(np.float32(-OUTSIDE_LOGIT))))  # its sigmoid, in float32
 
 
 class ClickNetSegmenter(Segmenter):
@@ -78,14 +79,14 @@ class ClickNetSegmenter(Segmenter):
         in_crop = [Click(float(x), float(y), c.kind) for c, (x, y) in zip(corrective, window.to_crop([(c.x, c.y) for c in corrective], size))]
         previous_crop = None
         if previous is not None:
-            previous_crop = crop_square(previous.astype(np.float32), window, size, cv2.INTER_LINEAR) >= 0.5
+            previous_crop = crop_square(previous, window, size, cv2.INTER_LINEAR) >= 0.5
         maps = click_maps(in_crop, previous_crop, size, self.config.click_radius)
         decode_start = time.perf_counter()
         with torch.inference_mode(), cpu_threads(self.threads):
             logits = self.model.decode(features, self._batch(maps)).float().cpu().numpy()
         logits = (logits[0, 0] + logits[1, 0, :, ::-1]) / 2.0 if self.flip_average else logits[0, 0]
         decode_ms = (time.perf_counter() - decode_start) * 1000.0
-        probability = _sigmoid_inplace(paste_back(logits, window, context.size, fill=OUTSIDE_LOGIT))
+        probability = paste_back(logits, window, context.size, fill=OUTSIDE_PROBABILITY, transform=_sigmoid_inplace)
         if self.honour_clicks:
             honour_clicks(probability, corrective, self.config.click_radius * window.width / size)
         timings = {"encode_ms": encode_ms, "decode_ms": decode_ms, "clicknet_ms": (time.perf_counter() - start) * 1000.0}
